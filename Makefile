@@ -1,0 +1,65 @@
+# partwright: `make run` and `make test` are all a newcomer needs.
+# Both install what is missing (Debian packages when root, the .venv), then act.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Debian packages: build deps of pyparted, the partitioning, filesystem,
+# container and overlay tools the engine drives, and tmux for the terminal test.
+DEB_PKGS := libparted-dev pkg-config gcc fdisk gdisk parted util-linux e2fsprogs \
+            xfsprogs btrfs-progs dosfstools mtools cryptsetup-bin lvm2 mdadm \
+            qemu-utils uml-utilities xxd tmux uuid-runtime systemd
+
+.PHONY: all run test sysdeps venv lint typecheck pytest screenshots bench clean
+
+all: test
+
+sysdeps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ ! -f "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then missing="$$missing python3-dev"; fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "partwright needs these Debian packages:$$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 2; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml | sysdeps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+venv: sysdeps $(STAMP)
+
+run: venv
+	$(BIN)/partwright
+
+lint: venv
+	$(BIN)/ruff check engine tui partwright tests bench screenshots
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test: venv lint typecheck pytest
+
+screenshots: venv
+	$(BIN)/python screenshots/make_screenshots.py
+
+bench: venv
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit $$?; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""partwright command line."""

@@ -1,0 +1,3 @@
+from partwright.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""The `partwright` command line: a thin caller of the engine.
+
+Each area has its own module `partwright/cmd_<area>.py` with a
+`register(subparsers)` function that adds its sub-commands and sets
+`func` to a callable `(args) -> int`. Errors from the engine become one
+line on stderr and exit status 2 (3 for a tool failure); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from engine.errors import PartwrightError
+
+# sub-command modules, in the order `--help` lists them
+AREAS = ("cmd_layout", "cmd_export", "cmd_edit", "cmd_build", "cmd_cow")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"partwright: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="partwright",
+        description="Design KIWI NG partition layouts, preview the exact table, build the image.",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    for area in AREAS:
+        try:
+            module = importlib.import_module(f"partwright.{area}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"partwright.{area}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `partwright` alone and `partwright FILE` open the designer
+    if not args_list or (args_list[0] not in _commands(parser) and not args_list[0].startswith("-")):
+        args_list = ["edit", *args_list]
+    args = parser.parse_args(args_list)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except PartwrightError as exc:
+        sys.stderr.write(f"partwright: error: {exc.message}\n")
+        return exc.exit_status
+    except KeyboardInterrupt:
+        sys.stderr.write("partwright: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
