@@ -33,7 +33,7 @@ def name_problems(name: str) -> list[str]:
         problems.append(
             f"'{name}' is reserved: KIWI rejects any name contained in '{RESERVED_STRING}'"
         )
-    if not SHELL_NAME_RE.match(f"kiwi_{name}Part") or not SHELL_NAME_RE.match(name[0] + "x"):
+    if not SHELL_NAME_RE.match(f"kiwi_{name}Part"):
         problems.append(
             f"'{name}' makes kiwi_{name.title()}Part, which is not a valid shell variable name"
             " (use letters, digits and _)"
