@@ -1,0 +1,463 @@
+"""KIWI NG 11.1.6 as a differential oracle for partwright's planner (test-only).
+
+DOCSTRING_PLACEHOLDER
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ARCHES = ("x86_64", "aarch64", "ppc64le")
+SECTOR = 512
+MIB = 1024 * 1024
+
+#: sgdisk sleeps 1 s after every write (sync(); sleep(1) before it asks the
+#: kernel to re-read the table) and sfdisk 0.25 s. On a plain file that wait
+#: protects nothing; this preload library turns the waits and the global
+#: sync() into no-ops for the tools KIWI runs. Every byte they write is the same.
+_NOSLEEP_C = r"""
+#include <time.h>
+#include <unistd.h>
+unsigned int sleep(unsigned int s) { (void)s; return 0; }
+int usleep(useconds_t u) { (void)u; return 0; }
+int nanosleep(const struct timespec *a, struct timespec *b) { (void)a; (void)b; return 0; }
+int clock_nanosleep(clockid_t c, int f, const struct timespec *a, struct timespec *b)
+{ (void)c; (void)f; (void)a; (void)b; return 0; }
+void sync(void) { }
+"""
+
+
+# ---------------------------------------------------------------------------
+# parent side: no KIWI import here
+# ---------------------------------------------------------------------------
+
+
+def run_oracle(
+    xml_text: str,
+    arch: str = "x86_64",
+    root_mbytes: int = 1024,
+    profile: str | None = None,
+    timeout: float = 120.0,
+) -> dict[str, Any]:
+    """Run the oracle on ``xml_text`` in a fresh interpreter; return its JSON."""
+    with tempfile.TemporaryDirectory(prefix="kiwi-oracle-in-") as tmp:
+        xml_path = Path(tmp) / "config.xml"
+        xml_path.write_text(xml_text, encoding="utf-8")
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            str(xml_path),
+            "--arch",
+            arch,
+            "--root-mbytes",
+            str(root_mbytes),
+        ]
+        if profile:
+            cmd += ["--profile", profile]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(
+            f"kiwi oracle printed no JSON (rc={proc.returncode}): "
+            f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        ) from exc
+
+
+def kiwi_available() -> str | None:
+    """None when the oracle can run, else the reason it cannot."""
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("kiwi") is None:
+            return "KIWI NG (pip package 'kiwi') is not installed"
+    except (ImportError, ValueError) as exc:  # pragma: no cover
+        return f"KIWI NG cannot be imported: {exc}"
+    for tool in ("sgdisk", "sfdisk", "fdisk"):
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
+            return f"{tool} is not installed"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# child side
+# ---------------------------------------------------------------------------
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _nosleep_library() -> str | None:
+    """Build (once, cached in the temp dir) the no-sleep preload library."""
+    if os.environ.get("KIWI_ORACLE_NO_SHIM"):
+        return None
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        return None
+    digest = hashlib.sha256(_NOSLEEP_C.encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"kiwi-oracle-nosleep-{os.getuid()}-{digest}.so"
+    if target.exists():
+        return str(target)
+    with tempfile.TemporaryDirectory(prefix="kiwi-oracle-cc-") as tmp:
+        src = Path(tmp) / "nosleep.c"
+        src.write_text(_NOSLEEP_C)
+        out = Path(tmp) / "nosleep.so"
+        proc = subprocess.run(
+            [cc, "-shared", "-fPIC", "-O2", "-o", str(out), str(src)],
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            return None
+        tmp_target = target.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(out, tmp_target)
+        os.replace(tmp_target, target)
+    return str(target)
+
+
+class _Capture(logging.Handler):
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if self.stream is not None:
+            with contextlib.suppress(Exception):
+                self.stream.write(f"{record.levelname}: {record.getMessage()}\n")
+
+
+def _tool(name: str) -> str:
+    return shutil.which(name) or str(Path("/usr/sbin", name))
+
+
+def _read_table(disk_file: str) -> dict[str, Any]:
+    """Read the table back: label, partitions, hybrid MBR entries."""
+    out: dict[str, Any] = {"table": None, "partitions": [], "mbr": None}
+    proc = subprocess.run(
+        [_tool("sfdisk"), "--json", disk_file], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return out
+    pt = json.loads(proc.stdout)["partitiontable"]
+    label = pt.get("label")
+    if label == "dos":
+        out["table"] = "msdos"
+        for p in pt.get("partitions", []):
+            number = int(re.search(r"(\d+)$", p["node"]).group(1))  # type: ignore[union-attr]
+            start = int(p["start"])
+            out["partitions"].append(
+                {
+                    "number": number,
+                    "start": start,
+                    "end": start + int(p["size"]) - 1,
+                    "code": format(int(p["type"], 16), "x"),
+                    "name": None,
+                    "bootable": bool(p.get("bootable", False)),
+                }
+            )
+        return out
+    if label != "gpt":
+        out["table"] = label
+        return out
+    out["table"] = "gpt"
+    proc = subprocess.run(
+        [_tool("sgdisk"), "-p", disk_file], capture_output=True, text=True, check=False
+    )
+    row = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+\s+\S+\s+([0-9A-Fa-f]{4})\s{2}(.*)$")
+    for line in proc.stdout.splitlines():
+        m = row.match(line)
+        if m:
+            out["partitions"].append(
+                {
+                    "number": int(m.group(1)),
+                    "start": int(m.group(2)),
+                    "end": int(m.group(3)),
+                    "code": m.group(4).upper(),
+                    "name": m.group(5).rstrip(),
+                }
+            )
+    # a hybrid MBR (gpt_hybrid_mbr) or a failed force_mbr: decode the MBR itself
+    mbr = _read_mbr(disk_file)
+    if mbr is not None and not (len(mbr) == 1 and mbr[0]["code"] == "ee" and mbr[0]["start"] == 1):
+        out["mbr"] = mbr
+    return out
+
+
+def _read_mbr(disk_file: str) -> list[dict[str, Any]] | None:
+    """The four primary MBR slots, decoded from sector 0 (no tool guesses)."""
+    with open(disk_file, "rb") as fh:
+        sector0 = fh.read(SECTOR)
+    if len(sector0) < SECTOR or sector0[510:512] != b"\x55\xaa":
+        return None
+    entries = []
+    for slot in range(4):
+        raw = sector0[446 + 16 * slot : 446 + 16 * (slot + 1)]
+        ptype = raw[4]
+        if ptype == 0:
+            continue
+        start = int.from_bytes(raw[8:12], "little")
+        size = int.from_bytes(raw[12:16], "little")
+        entries.append(
+            {
+                "slot": slot + 1,
+                "start": start,
+                "end": start + size - 1,
+                "code": format(ptype, "x"),
+                "bootable": raw[0] == 0x80,
+            }
+        )
+    return entries
+
+
+def _oracle(args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "table": None,
+        "disk_sectors": None,
+        "disk_mbytes": None,
+        "partitions": [],
+        "partids": {},
+        "error": None,
+        "calculated_mbytes": None,
+        "mbr": None,
+        "kiwi_warnings": [],
+    }
+    work = Path(tempfile.mkdtemp(prefix="kiwi-oracle-"))
+    capture = _Capture(sys.stderr if args.verbose else None)
+    try:
+        _isolate(work)
+        logging.getLogger("kiwi").addHandler(capture)
+        logging.getLogger("kiwi").propagate = False
+        _run_kiwi(args, work, result)
+    finally:
+        result["kiwi_warnings"] = sorted(
+            {_one_line(r.getMessage()) for r in capture.records if r.levelno >= logging.WARNING}
+        )
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _isolate(work: Path) -> None:
+    """Keep KIWI away from the host: temp HOME, no runtime config, temp TMPDIR."""
+    lib = _nosleep_library()  # cached in the host temp dir, so before TMPDIR moves
+    home = work / "home"
+    home.mkdir()
+    tmp = work / "tmp"
+    tmp.mkdir()
+    os.environ["HOME"] = str(home)
+    os.environ["TMPDIR"] = str(tmp)
+    os.environ["LC_ALL"] = "C"
+    os.environ["LANG"] = "C"
+    tempfile.tempdir = str(tmp)
+    if lib:
+        os.environ["LD_PRELOAD"] = lib
+    else:
+        os.environ.pop("LD_PRELOAD", None)
+    # system tools live in /usr/sbin on Debian; a root-less PATH may lack it
+    path = os.environ.get("PATH", "")
+    for extra in ("/usr/sbin", "/sbin"):
+        if extra not in path.split(os.pathsep):
+            path = path + os.pathsep + extra
+    os.environ["PATH"] = path
+
+
+def _run_kiwi(args: argparse.Namespace, work: Path, result: dict[str, Any]) -> None:
+    import platform
+
+    import kiwi.defaults as kiwi_defaults
+    from kiwi.defaults import Defaults
+
+    # no /etc/kiwi.yml, /usr/share/kiwi/kiwi.yml or ~/.config/kiwi of the host
+    for attr in ("USR_RUNTIME_CONFIG_FILE", "ETC_RUNTIME_CONFIG_FILE"):
+        if hasattr(kiwi_defaults, attr):
+            setattr(kiwi_defaults, attr, str(work / "no-such-kiwi.yml"))
+    for attr in ("USR_RUNTIME_CONFIG_DIR", "ETC_RUNTIME_CONFIG_DIR"):
+        if hasattr(kiwi_defaults, attr):
+            setattr(kiwi_defaults, attr, str(work / "no-such-kiwi.yml.d"))
+    Defaults.set_platform_name(args.arch)
+    if args.arch != platform.machine():
+        # Disk.get_discoverable_partition_ids asks the host's systemd-id128,
+        # which answers for the host arch; a native build host of the target
+        # arch answers like KIWI's built-in table, so hide the host tool.
+        _hide_tool(work, "systemd-id128")
+
+    from kiwi.builder import disk as builder_disk
+    from kiwi.exceptions import KiwiError
+    from kiwi.partitioner import Partitioner
+    from kiwi.storage.device_provider import DeviceProvider
+    from kiwi.xml_description import XMLDescription
+    from kiwi.xml_state import XMLState
+
+    stage = "load description"
+    disk = None
+    disk_file = str(work / "disk.raw")
+    try:
+        xml_data = XMLDescription(args.description).load()
+        profiles = [args.profile] if args.profile else []
+        state = XMLState(xml_data, profiles)
+        if state.get_build_type_name() != "oem":
+            state = XMLState(xml_data, profiles, "oem")
+
+        stage = "root tree"
+        root = work / "root"
+        root.mkdir()
+        with open(root / "data", "wb") as fh:
+            fh.truncate(args.root_mbytes * MIB)
+
+        stage = "DiskBuilder"
+        builder = _disk_builder(builder_disk, state, str(root), str(work / "target"))
+
+        stage = "disk size"
+        disksize_mbytes = builder.disk_setup.get_disksize_mbytes(
+            root_clone=builder.root_clone_count, boot_clone=builder.boot_clone_count
+        )
+        result["disk_mbytes"] = disksize_mbytes
+        calc = builder_disk.DiskSetup(state, str(root))
+        calc.configured_size = None
+        result["calculated_mbytes"] = calc.get_disksize_mbytes(
+            root_clone=builder.root_clone_count, boot_clone=builder.boot_clone_count
+        )
+
+        stage = "partition"
+        # LoopDevice.create: a sparse file of disksize_mbytes MiB (qemu-img create NM)
+        with open(disk_file, "wb") as fh:
+            fh.truncate(int(disksize_mbytes) * MIB)
+
+        class FileProvider(DeviceProvider):
+            """The sparse disk file, standing in for the loop device."""
+
+            def get_device(self) -> str:
+                return disk_file
+
+            def is_loop(self) -> bool:
+                return True
+
+        provider = FileProvider()
+        disk = builder._disk_instance(provider)
+        # nothing gets mapped: no kpartx / partx / partprobe, no /dev nodes
+        disk.map_partitions = lambda: None
+        disk.get_device = lambda: {"root": None, "readonly": None}
+        if builder.firmware.get_partition_table_type() == "msdos":
+            _patch_msdos_start_sector(disk, args, disk_file, result)
+        builder._build_and_map_disk_partitions(disk, disksize_mbytes)
+
+        stage = "post-partition"
+        ids = disk.public_partition_id_map
+        # DiskBuilder.create_disk after _build_and_map_disk_partitions:
+        if (
+            builder.root_filesystem_is_overlay
+            and builder.root_filesystem_has_write_partition is False
+        ):
+            ids["kiwi_RootPart"] = ids["kiwi_ROPart"]
+        if builder.mdraid:
+            # DiskBuilder._map_raid; RaidDevice takes the first /dev/mdN that
+            # does not exist on the build host: /dev/md0 on a clean host
+            ids["kiwi_RaidPart"] = ids["kiwi_RootPart"]
+            ids["kiwi_RaidDev"] = "/dev/md0"
+        # DiskBuilder.append_unpartitioned_space (after the disk is built)
+        if builder.unpartitioned_bytes:
+            stage = "unpartitioned"
+            with open(disk_file, "r+b") as fh:
+                fh.truncate(os.path.getsize(disk_file) + int(builder.unpartitioned_bytes))
+            Partitioner.new(builder.firmware.get_partition_table_type(), provider).resize_table()
+    except (KiwiError, Exception) as exc:  # noqa: B014 - report anything KIWI raises
+        name = type(exc).__name__
+        result["error"] = _one_line(f"{stage}: {name}: {exc}")
+    finally:
+        if disk is not None:
+            result["partids"] = {k: str(v) for k, v in disk.get_public_partition_id_map().items()}
+        if os.path.exists(disk_file):
+            result["disk_sectors"] = os.path.getsize(disk_file) // SECTOR
+            table = _read_table(disk_file)
+            result["table"] = table["table"]
+            result["partitions"] = table["partitions"]
+            result["mbr"] = table["mbr"]
+
+
+def _hide_tool(work: Path, name: str) -> None:
+    """Put a PATH in front whose copy of ``name`` fails, as if not installed."""
+    fake = work / "fakebin"
+    fake.mkdir(exist_ok=True)
+    stub = fake / name
+    stub.write_text("#!/bin/sh\nexit 127\n")
+    stub.chmod(0o755)
+    os.environ["PATH"] = str(fake) + os.pathsep + os.environ["PATH"]
+
+
+def _patch_msdos_start_sector(
+    disk: Any, args: argparse.Namespace, disk_file: str, result: dict[str, Any]
+) -> None:
+    """PartitionerMsDos.set_start_sector needs lsblk on a block device."""
+    partitioner = disk.partitioner
+
+    def set_start_sector(start_sector: int) -> None:
+        if start_sector == partitioner.default_start:
+            return
+        raise RuntimeError("msdos disk_start_sector unsupported by oracle")
+
+    partitioner.set_start_sector = set_start_sector
+
+
+def _disk_builder(builder_disk: Any, state: Any, root_dir: str, target_dir: str) -> Any:
+    """A real DiskBuilder.__init__, with the initrd and system setup stubbed."""
+
+    class _BootImage:
+        boot_root_directory = target_dir + "/boot"
+
+        @staticmethod
+        def new(*_a: Any, **_k: Any) -> _BootImage:
+            return _BootImage()
+
+        def has_initrd_support(self) -> bool:
+            return True
+
+        def include_file(self, *_a: Any, **_k: Any) -> None:
+            return None
+
+    class _SystemSetup:
+        def __init__(self, *_a: Any, **_k: Any) -> None:
+            pass
+
+    builder_disk.BootImage = _BootImage
+    builder_disk.SystemSetup = _SystemSetup
+    return builder_disk.DiskBuilder(state, target_dir, root_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("description", help="KIWI description (config.xml / .kiwi)")
+    parser.add_argument("--arch", choices=ARCHES, default="x86_64")
+    parser.add_argument("--root-mbytes", type=int, default=1024)
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--verbose", action="store_true", help="KIWI's log to stderr")
+    args = parser.parse_args(argv)
+    args.description = str(Path(args.description).resolve())
+    result = _oracle(args)
+    sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
