@@ -1,0 +1,196 @@
+"""Placement: where sgdisk (gpt) and fdisk (msdos) put a partition KIWI asks for.
+
+KIWI 11 creates partitions one at a time: on gpt with
+`sgdisk --align-end -n N:START:+SIZEM` (START is `disk_start_sector` for the
+first partition, 0 = "default" afterwards; `-n N:0:0` for "all free"), on
+msdos by feeding fdisk `n p N <default> +SIZEM` (and an extended partition
+plus logical ones with `dosparttable_extended_layout`). These classes
+reproduce what those tools do on an empty disk, sector for sector, without
+running them. A request that the tool would refuse raises `PlacementError`
+with the tool's reason; KIWI then fails, the planner reports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GRAIN = 2048  # sgdisk and fdisk align to 1 MiB on 512-byte sectors
+GPT_HEAD = 34  # protective MBR, GPT header, 128 entries of 128 bytes
+GPT_TAIL = 33  # backup entries and backup header
+GPT_MAX_ENTRIES = 128
+
+
+class PlacementError(Exception):
+    """The partitioning tool would refuse this request."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    number: int
+    start: int
+    end: int
+    logical: bool = False
+    extended: bool = False
+
+
+def _align_up(sector: int) -> int:
+    return -(-sector // GRAIN) * GRAIN
+
+
+def _align_down(sector: int) -> int:
+    return sector // GRAIN * GRAIN
+
+
+class GptTable:
+    """sgdisk 1.0.9 on an empty GPT with 128 entries, as KIWI 11 drives it."""
+
+    kind = "gpt"
+
+    def __init__(self, disk_sectors: int) -> None:
+        self.disk_sectors = disk_sectors
+        self.first_usable = GPT_HEAD
+        self.last_usable = disk_sectors - GPT_TAIL - 1
+        self.slots: list[Slot] = []
+
+    def _free_blocks(self) -> list[tuple[int, int]]:
+        blocks: list[tuple[int, int]] = []
+        cursor = self.first_usable
+        for slot in sorted(self.slots, key=lambda s: s.start):
+            if slot.start > cursor:
+                blocks.append((cursor, slot.start - 1))
+            cursor = max(cursor, slot.end + 1)
+        if cursor <= self.last_usable:
+            blocks.append((cursor, self.last_usable))
+        return blocks
+
+    def _block_of(self, sector: int) -> tuple[int, int] | None:
+        for lo, hi in self._free_blocks():
+            if lo <= sector <= hi:
+                return lo, hi
+        return None
+
+    def _align_start(self, sector: int) -> int:
+        """sgdisk's Align(): move down to the grain if that is still free in
+        the same block, else up."""
+        if sector % GRAIN == 0:
+            return sector
+        block = self._block_of(sector)
+        down = _align_down(sector)
+        if block is not None and down >= block[0]:
+            return down
+        return _align_up(sector)
+
+    def add(self, number: int, mbsize: int | None, start: int = 0) -> Slot:
+        """`sgdisk --align-end -n number:start:(+mbsizeM | 0)`."""
+        if number < 1 or number > GPT_MAX_ENTRIES:
+            raise PlacementError(f"Could not create partition {number}: the table has 128 entries")
+        if any(s.number == number for s in self.slots):
+            raise PlacementError(f"Could not create partition {number}: the number is in use")
+        blocks = self._free_blocks()
+        if not blocks:
+            raise PlacementError(f"Could not create partition {number}: no free space")
+        if start:
+            requested = start
+            first = self._align_start(start)
+            block = self._block_of(first)
+            if block is None:
+                raise PlacementError(f"Could not create partition {number}: sector {start} is not free")
+        else:
+            # the default start: the first sector of the largest free block
+            block = max(blocks, key=lambda b: (b[1] - b[0], -b[0]))
+            first = _align_up(block[0])
+            requested = first
+        if mbsize is None:
+            last = block[1]
+        else:
+            last = requested + mbsize * GRAIN - 1
+        # --align-end: end+1 on the grain, rounding down while that keeps
+        # the partition non-empty
+        if (last + 1) % GRAIN:
+            aligned = _align_down(last + 1) - 1
+            if aligned > first:
+                last = aligned
+        if first > block[1] or last > block[1] or last < first:
+            raise PlacementError(
+                f"Could not create partition {number} from {first} to {last}"
+            )
+        slot = Slot(number, first, last)
+        self.slots.append(slot)
+        return slot
+
+
+class MsdosTable:
+    """fdisk on an empty DOS label, as KIWI's msdos partitioner feeds it."""
+
+    kind = "msdos"
+
+    def __init__(self, disk_sectors: int) -> None:
+        self.disk_sectors = disk_sectors
+        self.last = disk_sectors - 1
+        self.slots: list[Slot] = []
+        self.extended: Slot | None = None
+
+    def _next_free(self, lo: int, hi: int, taken: list[Slot], reserve: int) -> int:
+        """First aligned sector >= lo (after `reserve` sectors of each used
+        range) not inside any of `taken`."""
+        cursor = lo
+        for slot in sorted(taken, key=lambda s: s.start):
+            if slot.end < cursor:
+                continue
+            if _align_up(cursor + reserve) <= slot.start - 1:
+                break
+            cursor = max(cursor, slot.end + 1)
+        return _align_up(cursor + reserve)
+
+    def _primaries(self) -> list[Slot]:
+        return [s for s in self.slots if not s.logical]
+
+    def add_primary(self, number: int, mbsize: int | None) -> Slot:
+        if number > 4 or len(self._primaries()) >= 4:
+            raise PlacementError(
+                f"partition {number}: a DOS table holds 4 primary partitions"
+            )
+        if any(s.number == number for s in self.slots):
+            raise PlacementError(f"partition {number} exists already")
+        first = self._next_free(GRAIN, self.last, self._primaries(), 0)
+        end = self.last if mbsize is None else first + mbsize * GRAIN - 1
+        if first > self.last or end > self.last:
+            raise PlacementError(
+                f"partition {number} ({mbsize} MiB) does not fit: sectors {first}-{end},"
+                f" the disk ends at {self.last}"
+            )
+        slot = Slot(number, first, end)
+        self.slots.append(slot)
+        return slot
+
+    def add_extended(self, number: int) -> Slot:
+        first = self._next_free(GRAIN, self.last, self._primaries(), 0)
+        if first > self.last:
+            raise PlacementError(f"no space left for the extended partition {number}")
+        slot = Slot(number, first, self.last, extended=True)
+        self.slots.append(slot)
+        self.extended = slot
+        return slot
+
+    def add_logical(self, number: int, mbsize: int | None) -> Slot:
+        assert self.extended is not None
+        logicals = [s for s in self.slots if s.logical]
+        # each logical partition is preceded by its EBR: one grain
+        cursor = self.extended.start if not logicals else logicals[-1].end + 1
+        first = _align_up(cursor + 1)
+        end = self.extended.end if mbsize is None else first + mbsize * GRAIN - 1
+        if first > self.extended.end or end > self.extended.end:
+            raise PlacementError(
+                f"logical partition {number} ({mbsize} MiB) does not fit: sectors"
+                f" {first}-{end}, the disk ends at {self.extended.end}"
+            )
+        slot = Slot(number, first, end, logical=True)
+        self.slots.append(slot)
+        return slot
+
+    def move_first_start(self, start_sector: int) -> None:
+        """KIWI's set_start_sector: partition 1 re-created at `start_sector`
+        with the same end."""
+        for i, slot in enumerate(self.slots):
+            if slot.number == 1 and start_sector <= slot.end:
+                self.slots[i] = Slot(1, start_sector, slot.end)
