@@ -1,0 +1,137 @@
+"""`partwright preview` and `partwright partids`: the plan, without building."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from engine.layout import ARCHES, Layout
+from engine.plan import Plan
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("preview", help="print the partition table KIWI would build")
+    _source_args(p)
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.add_argument("--list-types", action="store_true",
+                   help="list the <type> elements and profiles of FILE")
+    p.set_defaults(func=run_preview)
+
+    q = sub.add_parser("partids", help="print /config.partids")
+    _source_args(q)
+    q.set_defaults(func=run_partids)
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="KIWI description or bare <type> element")
+    p.add_argument("--profile", help="use the <type> of this profile")
+    p.add_argument("--root-mbytes", type=_positive, metavar="N",
+                   help="root data size for the disk-size estimate (no <size>)")
+    p.add_argument("--arch", choices=ARCHES, help="target architecture (default x86_64)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of MiB") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is negative")
+    return value
+
+
+def load_layout(args: argparse.Namespace) -> Layout:
+    from engine.description import load
+
+    desc = load(args.file, profile=getattr(args, "profile", None), arch=getattr(args, "arch", None))
+    layout = desc.layout
+    if getattr(args, "root_mbytes", None) is not None:
+        layout = layout.with_changes(root_mbytes=args.root_mbytes)
+    if getattr(args, "arch", None):
+        layout = layout.with_changes(arch=args.arch)
+    return layout
+
+
+def exit_status(plan: Plan, strict: bool) -> int:
+    if plan.errors or (strict and plan.warnings):
+        return 1
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from engine.planner import plan as make_plan
+
+    if args.list_types:
+        return _list_types(args)
+    plan = make_plan(load_layout(args))
+    if args.json:
+        json.dump(plan.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print_plan(plan)
+    return exit_status(plan, args.strict)
+
+
+def _list_types(args: argparse.Namespace) -> int:
+    from engine.description import list_types, load
+
+    desc = load(args.file)
+    for info in list_types(desc):
+        sys.stdout.write(f"{info}\n")
+    return 0
+
+
+def run_partids(args: argparse.Namespace) -> int:
+    from engine.planner import plan as make_plan
+
+    plan = make_plan(load_layout(args))
+    sys.stdout.write(plan.partids_text())
+    for d in plan.errors:
+        sys.stderr.write(f"partwright: {d.severity}: {d.message}\n")
+    return exit_status(plan, False)
+
+
+def _size(sectors: int) -> str:
+    mib = sectors * 512 / 1048576
+    if mib >= 1024:
+        return f"{mib / 1024:.1f} GiB"
+    return f"{mib:.1f} MiB"
+
+
+def print_plan(plan: Plan) -> None:
+    """The table laid out like `sgdisk -p`, then the diagnostics (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    lay = plan.layout
+    est = " (estimated)" if plan.disk_size_estimated else ""
+    console.print(
+        f"Disk: {_size(plan.disk_sectors)}{est}, {plan.disk_sectors} sectors of"
+        f" {plan.sector_size} bytes; table {plan.table}; firmware {lay.resolved_firmware};"
+        f" arch {lay.arch}"
+    )
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col, just in (("Number", "right"), ("Start (sector)", "right"),
+                      ("End (sector)", "right"), ("Size", "right"), ("Code", "left"),
+                      ("Name", "left"), ("Role", "left"), ("Clone of", "left")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for e in plan.entries:
+        style = "dim" if e.clone_of else None
+        table.add_row(str(e.number), str(e.start), str(e.end), _size(e.sectors), e.code,
+                      e.name or "", e.role, e.clone_of or "", style=style)
+    for f in plan.free:
+        table.add_row("", str(f.start), str(f.end), _size(f.sectors), "", "free space", "", "",
+                      style="italic green")
+    console.print(table)
+    console.print()
+    for d in plan.diagnostics:
+        where = f" [{d.partition}]" if d.partition else ""
+        fix = f" Fix: {d.fix}." if d.fix else ""
+        console.print(f"[{SEVERITY_STYLE[d.severity]}]{d.severity}[/] {d.code}{where}: {d.message}.{fix}",
+                      soft_wrap=True)

@@ -1,0 +1,59 @@
+"""Hypothesis strategies for Layouts within layout.md's rules (shared by tests)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from engine.layout import Layout, Partition
+
+NAMES = ("home", "data", "var", "srv", "opt", "log", "images", "db", "cache", "work")
+
+
+@st.composite
+def partitions(draw: st.DrawFn, max_parts: int = 4) -> tuple[Partition, ...]:
+    names = draw(st.lists(st.sampled_from(NAMES), max_size=max_parts, unique=True))
+    out = []
+    for name in names:
+        out.append(Partition(
+            name=name,
+            size_mb=draw(st.integers(1, 600)),
+            mountpoint=draw(st.sampled_from([None, f"/{name}"])),
+            filesystem=draw(st.sampled_from([None, "ext4", "xfs", "ext3"])),
+            clone=draw(st.integers(0, 3)),
+        ))
+    return tuple(out)
+
+
+@st.composite
+def layouts(draw: st.DrawFn, msdos_ok: bool = True) -> Layout:
+    firmware = draw(st.sampled_from(["efi", "uefi", "bios"] if msdos_ok else ["efi", "uefi"]))
+    arch = draw(st.sampled_from(["x86_64", "x86_64", "aarch64"]))
+    if arch == "aarch64" and firmware == "bios":
+        firmware = "efi"
+    parts = draw(partitions())
+    root_clone = draw(st.integers(0, 3))
+    resize = draw(st.sampled_from([None, True, False]))
+    systemsize = draw(st.sampled_from([None, 512, 1024, 2048, 3000]))
+    spare = draw(st.sampled_from([None, None, 100, 500]))
+    return Layout(
+        arch=arch,
+        firmware=firmware,
+        filesystem=draw(st.sampled_from(["ext4", "xfs", "btrfs"])),
+        efiparttable=draw(st.sampled_from([None, None, "msdos"])) if msdos_ok else None,
+        eficsm=draw(st.sampled_from([None, True, False])),
+        bootpartition=draw(st.sampled_from([None, True, False])),
+        bootpartsize=draw(st.sampled_from([None, 200, 500])),
+        efipartsize=draw(st.sampled_from([None, 64])),
+        root_clone=root_clone,
+        boot_clone=draw(st.integers(0, 2)),
+        partitions=parts,
+        oem_systemsize=systemsize,
+        oem_resize=resize,
+        oem_swap=draw(st.sampled_from([None, True])),
+        oem_swapsize=draw(st.sampled_from([None, 256])),
+        size_mb=draw(st.sampled_from([None, 4096, 10240, 20480, 102400])),
+        spare_part_mb=spare,
+        spare_part_is_last=draw(st.sampled_from([None, True])) if spare else None,
+        dosparttable_extended_layout=draw(st.sampled_from([None, True])),
+        root_mbytes=draw(st.sampled_from([None, 300, 2000])),
+    )
