@@ -65,22 +65,45 @@ def estimate_mbytes(
         if part.mountpoint and part.size_mb > 0:
             total += part.size_mb * (part.clone + 1)
     if layout.volume_manager == "lvm":
-        total += LVM_OVERHEAD_MB
-        if layout.systemdisk is not None:
-            if layout.oem_resize is not False:
-                minimum = MIN_VOLUME_MB.get(layout.filesystem or "", MIN_VOLUME_MB_DEFAULT)
-                total += minimum * len(layout.systemdisk.volumes)
-            else:
-                for vol in layout.systemdisk.volumes:
-                    if vol.size_mb:
-                        total += vol.size_mb
-                    elif vol.freespace_mb:
-                        total += vol.freespace_mb
+        total += LVM_OVERHEAD_MB + _volume_mbytes(layout, swap_mb)
     elif swap_mb:
         total += swap_mb
     total += legacy_mb
     total += boot_mb * (layout.boot_clone + 1) if boot_mb else 0
     total += spare_mb + efi_mb + prep_mb
+    return total
+
+
+def _volume_mbytes(layout: Layout, swap_mb: int) -> int:
+    """KIWI's DiskSetup._accumulate_volume_size for an empty root tree."""
+    minimum = MIN_VOLUME_MB.get(layout.filesystem or "", MIN_VOLUME_MB_DEFAULT)
+    # (is_root, fullsize, kind, mbytes) per volume, as XMLState.get_volumes
+    vols: list[tuple[bool, bool, str, int]] = []
+    explicit = layout.systemdisk.volumes if layout.systemdisk else ()
+    have_root = False
+    have_full = False
+    for vol in explicit:
+        is_root = vol.name.startswith("@root")
+        have_root = have_root or is_root
+        if vol.all_free:
+            have_full = True
+            vols.append((is_root, True, "size", 0))
+        elif vol.size_mb is not None:
+            vols.append((is_root, False, "size", vol.size_mb))
+        else:
+            vols.append((is_root, False, "freespace", vol.freespace_mb or minimum))
+    if not have_root:
+        vols.append((True, not have_full, "freespace", minimum))
+    if swap_mb:
+        vols.append((False, False, "size", swap_mb))
+    if layout.oem_resize is not False:
+        return minimum * len(vols)
+    total = 0
+    for is_root, fullsize, _kind, mbytes in vols:
+        if fullsize:
+            continue
+        if mbytes > 0:
+            total += mbytes + minimum
     return total
 
 

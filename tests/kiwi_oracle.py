@@ -250,7 +250,7 @@ def _oracle(args: argparse.Namespace) -> dict[str, Any]:
         _isolate(work)
         logging.getLogger("kiwi").addHandler(capture)
         logging.getLogger("kiwi").propagate = False
-        _run_kiwi(args, work, result)
+        _run_kiwi(args, work, result, capture)
     finally:
         result["kiwi_warnings"] = sorted(
             {_one_line(r.getMessage()) for r in capture.records if r.levelno >= logging.WARNING}
@@ -283,7 +283,9 @@ def _isolate(work: Path) -> None:
     os.environ["PATH"] = path
 
 
-def _run_kiwi(args: argparse.Namespace, work: Path, result: dict[str, Any]) -> None:
+def _run_kiwi(
+    args: argparse.Namespace, work: Path, result: dict[str, Any], capture: _Capture | None = None
+) -> None:
     import platform
 
     import kiwi.defaults as kiwi_defaults
@@ -297,6 +299,7 @@ def _run_kiwi(args: argparse.Namespace, work: Path, result: dict[str, Any]) -> N
         if hasattr(kiwi_defaults, attr):
             setattr(kiwi_defaults, attr, str(work / "no-such-kiwi.yml.d"))
     Defaults.set_platform_name(args.arch)
+    Defaults.set_temp_location(os.environ["TMPDIR"])  # not /var/tmp
     if args.arch != platform.machine():
         # Disk.get_discoverable_partition_ids asks the host's systemd-id128,
         # which answers for the host arch; a native build host of the target
@@ -323,7 +326,8 @@ def _run_kiwi(args: argparse.Namespace, work: Path, result: dict[str, Any]) -> N
         stage = "root tree"
         root = work / "root"
         root.mkdir()
-        with open(root / "data", "wb") as fh:
+        # a name no mountpoint will match (KIWI measures data below each mountpoint)
+        with open(root / ".partwright-oracle-root-data", "wb") as fh:
             fh.truncate(args.root_mbytes * MIB)
 
         stage = "DiskBuilder"
@@ -384,10 +388,22 @@ def _run_kiwi(args: argparse.Namespace, work: Path, result: dict[str, Any]) -> N
             Partitioner.new(builder.firmware.get_partition_table_type(), provider).resize_table()
     except (KiwiError, Exception) as exc:  # noqa: B014 - report anything KIWI raises
         name = type(exc).__name__
-        result["error"] = _one_line(f"{stage}: {name}: {exc}")
+        detail = ""
+        if name == "KiwiDescriptionInvalid" and capture is not None:
+            # the reasons only go to KIWI's log, one "--> reason" line each
+            reasons = [
+                r.getMessage().strip()
+                for r in capture.records
+                if r.getMessage().strip().startswith("-->")
+            ]
+            if reasons:
+                detail = " " + reasons[0].splitlines()[0]
+        result["error"] = _one_line(f"{stage}: {name}: {exc}{detail}")
     finally:
         if disk is not None:
             result["partids"] = {k: str(v) for k, v in disk.get_public_partition_id_map().items()}
+        if args.keep and os.path.exists(disk_file):
+            shutil.copyfile(disk_file, args.keep)
         if os.path.exists(disk_file):
             result["disk_sectors"] = os.path.getsize(disk_file) // SECTOR
             table = _read_table(disk_file)
@@ -411,13 +427,29 @@ def _patch_msdos_start_sector(
 ) -> None:
     """PartitionerMsDos.set_start_sector needs lsblk on a block device."""
     partitioner = disk.partitioner
+    mode = os.environ.get("KIWI_ORACLE_MSDOS_START", "zero")
+    if mode == "stub":
 
-    def set_start_sector(start_sector: int) -> None:
-        if start_sector == partitioner.default_start:
-            return
-        raise RuntimeError("msdos disk_start_sector unsupported by oracle")
+        def set_start_sector(start_sector: int) -> None:
+            if start_sector == partitioner.default_start:
+                return
+            raise RuntimeError("msdos disk_start_sector unsupported by oracle")
 
-    partitioner.set_start_sector = set_start_sector
+        partitioner.set_start_sector = set_start_sector
+        return
+    from kiwi.partitioner import msdos as msdos_mod
+
+    class _BlockID:
+        def __init__(self, device: str) -> None:
+            self.device = device
+
+        def get_partition_count(self) -> int:
+            if mode == "zero":
+                return 0
+            t = _read_table(disk_file)
+            return len(t["partitions"])
+
+    msdos_mod.BlockID = _BlockID
 
 
 def _disk_builder(builder_disk: Any, state: Any, root_dir: str, target_dir: str) -> Any:
@@ -452,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root-mbytes", type=int, default=1024)
     parser.add_argument("--profile", default=None)
     parser.add_argument("--verbose", action="store_true", help="KIWI's log to stderr")
+    parser.add_argument("--keep", metavar="FILE", help="copy the partitioned disk file here")
     args = parser.parse_args(argv)
     args.description = str(Path(args.description).resolve())
     result = _oracle(args)
