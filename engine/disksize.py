@@ -99,7 +99,7 @@ def _volume_mbytes(layout: Layout, swap_mb: int) -> int:
     if layout.oem_resize is not False:
         return minimum * len(vols)
     total = 0
-    for is_root, fullsize, _kind, mbytes in vols:
+    for _is_root, fullsize, _kind, mbytes in vols:
         if fullsize:
             continue
         if mbytes > 0:

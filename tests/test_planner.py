@@ -145,7 +145,7 @@ def _check_invariants(layout: Layout) -> None:
     p = plan(layout)
     last_usable = p.disk_sectors - (34 if p.table == "gpt" else 1)
     spans = sorted((e.start, e.end) for e in p.entries if e.role != "extended")
-    for (s1, e1), (s2, _) in zip(spans, spans[1:], strict=False):
+    for (_s1, e1), (s2, _) in zip(spans, spans[1:], strict=False):
         assert e1 < s2, "overlap"
     for e in p.entries:
         assert e.start % 2048 == 0, e
