@@ -183,6 +183,10 @@ def _read_table(disk_file: str) -> dict[str, Any]:
         out["table"] = label
         return out
     out["table"] = "gpt"
+    guids = {
+        int(re.search(r"(\d+)$", p["node"]).group(1)): p["type"].upper()  # type: ignore[union-attr]
+        for p in pt.get("partitions", [])
+    }
     proc = subprocess.run(
         [_tool("sgdisk"), "-p", disk_file], capture_output=True, text=True, check=False
     )
@@ -197,6 +201,7 @@ def _read_table(disk_file: str) -> dict[str, Any]:
                     "end": int(m.group(3)),
                     "code": m.group(4).upper(),
                     "name": m.group(5).rstrip(),
+                    "type_guid": guids.get(int(m.group(1))),
                 }
             )
     # a hybrid MBR (gpt_hybrid_mbr) or a failed force_mbr: decode the MBR itself
@@ -301,10 +306,7 @@ def _run_kiwi(
     Defaults.set_platform_name(args.arch)
     Defaults.set_temp_location(os.environ["TMPDIR"])  # not /var/tmp
     if args.arch != platform.machine():
-        # Disk.get_discoverable_partition_ids asks the host's systemd-id128,
-        # which answers for the host arch; a native build host of the target
-        # arch answers like KIWI's built-in table, so hide the host tool.
-        _hide_tool(work, "systemd-id128")
+        _target_arch_systemd_id128(work, args.arch)
 
     from kiwi.builder import disk as builder_disk
     from kiwi.exceptions import KiwiError
@@ -412,12 +414,39 @@ def _run_kiwi(
             result["mbr"] = table["mbr"]
 
 
-def _hide_tool(work: Path, name: str) -> None:
-    """Put a PATH in front whose copy of ``name`` fails, as if not installed."""
+_SYSTEMD_ARCH = {"x86_64": "x86-64", "aarch64": "arm64", "ppc64le": "ppc64-le"}
+
+
+def _target_arch_systemd_id128(work: Path, arch: str) -> None:
+    """Answer ``systemd-id128 show`` as a native build host of ``arch`` would.
+
+    Disk.get_discoverable_partition_ids (apply_dps_codes) asks the host's
+    systemd-id128, whose generic ``root``/``usr`` rows name the host arch. A
+    cross-arch run therefore gets the host's table with those rows replaced
+    by the target arch rows (``root-arm64`` ...). Without the tool on the host
+    KIWI falls back to its built-in table, as it would on the target host.
+    """
+    host_tool = shutil.which("systemd-id128")
+    if host_tool is None:
+        return
+    proc = subprocess.run([host_tool, "show"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return
+    rows = [line.split() for line in proc.stdout.splitlines()[1:] if line.split()]
+    table = {r[0]: r[1] for r in rows if len(r) == 2}
+    suffix = _SYSTEMD_ARCH[arch]
+    lines = [proc.stdout.splitlines()[0]]
+    for name, uuid in table.items():
+        for generic in ("root", "usr"):
+            for tail in ("", "-verity", "-verity-sig"):
+                if name == generic + tail:
+                    uuid = table.get(f"{generic}-{suffix}{tail}", uuid)
+        lines.append(f"{name:<28}{uuid}")
     fake = work / "fakebin"
     fake.mkdir(exist_ok=True)
-    stub = fake / name
-    stub.write_text("#!/bin/sh\nexit 127\n")
+    (fake / "systemd-id128.out").write_text("\n".join(lines) + "\n")
+    stub = fake / "systemd-id128"
+    stub.write_text(f"#!/bin/sh\nexec cat '{fake / 'systemd-id128.out'}'\n")
     stub.chmod(0o755)
     os.environ["PATH"] = str(fake) + os.pathsep + os.environ["PATH"]
 
