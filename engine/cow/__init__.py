@@ -1,0 +1,34 @@
+"""Copy-on-write overlays: UML COW (v1, v2, v3, broken v3) and qcow2.
+
+- `format`: read every UML COW header version, write any (v3 by default)
+- `create`: new COW files (as `uml_mkcow` does) and `info`
+- `merge`: COW + backing file into a new flat image, or into the backing file
+- `rebase`: diverged flat images back into one base + per-image COWs
+- `sidecar`: the backing-file record (`COW.backing.json`) and the tamper check
+- `qcow2`: qcow2 overlays through qemu-img
+- `sparse`: SEEK_DATA/SEEK_HOLE, copy_file_range and hole punching
+"""
+
+from engine.cow.create import CowInfo, Created, create, info
+from engine.cow.format import CowHeader, read_header
+from engine.cow.merge import MergeResult, merge_in_place, merge_to_new, open_checked
+from engine.cow.rebase import RebaseItem, RebaseResult, rebase
+from engine.cow.sidecar import Sidecar, Verdict
+
+__all__ = [
+    "CowHeader",
+    "CowInfo",
+    "Created",
+    "MergeResult",
+    "RebaseItem",
+    "RebaseResult",
+    "Sidecar",
+    "Verdict",
+    "create",
+    "info",
+    "merge_in_place",
+    "merge_to_new",
+    "open_checked",
+    "read_header",
+    "rebase",
+]

@@ -1,0 +1,256 @@
+"""Merge a UML COW file with its backing file: into a new flat image, or
+into the backing file itself.
+
+Merging to a new file copies the backing file's data extents with
+copy_file_range (holes stay holes; a reflink clone on XFS/btrfs), then the
+sectors the bitmap marks from the COW, skipping zeros so the result stays
+sparse. It streams: the bitmap is read a window at a time, never whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from engine.cow import sidecar
+from engine.cow.files import (
+    AtomicOutput,
+    StrPath,
+    file_size,
+    lock,
+    open_existing,
+    resolve_backing,
+    same_file,
+)
+from engine.cow.format import CowHeader, bitmap_runs, check_length, pack_mtime, read_header
+from engine.cow.sparse import (
+    IO_STEP,
+    copy_range,
+    data_extents,
+    is_zero,
+    punch_hole,
+    subtract,
+    try_clone,
+)
+from engine.errors import CowError
+
+Progress = Callable[[int, int], None]
+WINDOW = 64 << 20  # image bytes handled per step (bounds the runs kept in memory)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    target: str
+    size: int
+    backing_bytes: int  # bytes taken from the backing file
+    cow_bytes: int  # bytes taken from the COW (zeros included)
+    notes: tuple[str, ...]
+    others: tuple[str, ...] = ()  # other COWs over the backing (in place)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A COW whose header, length and backing file have been checked."""
+
+    cow: str
+    header: CowHeader
+    backing: str
+    verdict: sidecar.Verdict
+
+
+def open_checked(cow: StrPath, backing: str | None = None, full: bool = False,
+                 refresh: bool = True, progress: Progress | None = None) -> Opened:
+    """Read and check a COW file and its backing file; CowError if unusable."""
+    header = read_header(cow)
+    fd = open_existing(cow, os.O_RDONLY, "COW file")
+    try:
+        check_length(header, file_size(fd), os.fspath(cow))
+    finally:
+        os.close(fd)
+    path = backing if backing is not None else resolve_backing(header.backing_file, cow)
+    verdict = sidecar.verify(cow, path, header, full=full, refresh=refresh, progress=progress)
+    if verdict.how == "rehashed" and refresh:
+        header = read_header(cow)
+    return Opened(os.fspath(cow), header, path, verdict)
+
+
+def byte_runs(fd: int, header: CowHeader) -> Iterator[tuple[int, int]]:
+    """(offset, length) in image bytes of the sectors present in the COW."""
+    ss = header.sectorsize
+    for s, count in bitmap_runs(fd, header):
+        off = s * ss
+        end = min((s + count) * ss, header.size)
+        if end > off:
+            yield off, end - off
+
+
+def windows(runs: Iterator[tuple[int, int]], size: int,
+            window: int = WINDOW) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
+    """Split the image into windows, each with the runs (split at window
+    edges) inside it: (start, end, runs)."""
+    pending = next(runs, None)
+    for start in range(0, max(size, 1), window):
+        end = min(size, start + window)
+        inside: list[tuple[int, int]] = []
+        while pending is not None and pending[0] < end:
+            off, length = pending
+            if off + length <= end:
+                inside.append(pending)
+                pending = next(runs, None)
+            else:
+                inside.append((off, end - off))
+                pending = (end, off + length - end)
+                break
+        yield start, end, inside
+
+
+def _copy_cow_run(cfd: int, header: CowHeader, ofd: int, off: int, length: int,
+                  fresh: bool) -> None:
+    """Copy image bytes [off, off+length) from the COW's data area to ofd.
+    Holes and zero blocks are skipped when ofd is fresh (already holes), else
+    punched."""
+    base = header.data_offset
+    pos = off
+    for d_off, d_len in data_extents(cfd, base + off, base + off + length):
+        img = d_off - base
+        if img > pos and not fresh:
+            punch_hole(ofd, pos, img - pos)
+        end = img + d_len
+        while img < end:
+            n = min(IO_STEP, end - img)
+            buf = os.pread(cfd, n, base + img)
+            if len(buf) < n:
+                buf += bytes(n - len(buf))
+            if is_zero(buf):
+                if not fresh:
+                    punch_hole(ofd, img, n)
+            else:
+                os.pwrite(ofd, buf, img)
+            img += n
+        pos = end
+    if pos < off + length and not fresh:
+        punch_hole(ofd, pos, off + length - pos)
+
+
+def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: bool = False,
+                 progress: Progress | None = None) -> MergeResult:
+    """COW plus backing file into a new sparse flat image at out (atomic)."""
+    if os.path.lexists(out) and same_file(out, cow):
+        raise CowError(f"{os.fspath(out)} is the COW file itself")
+    opened = open_checked(cow, backing)
+    header = opened.header
+    if os.path.lexists(out) and same_file(out, opened.backing):
+        raise CowError(f"{os.fspath(out)} is the backing file: use --in-place to merge into it")
+    cfd = open_existing(cow, os.O_RDONLY, "COW file")
+    bfd = -1
+    try:
+        lock(cfd, False, "COW file", cow)
+        bfd = open_existing(opened.backing, os.O_RDONLY, "backing file")
+        lock(bfd, False, "backing file", opened.backing)
+        if file_size(bfd) != header.size:
+            raise CowError(f"backing file {opened.backing} changed size while opening it")
+        size = header.size
+        run_bytes = sum(n for _, n in byte_runs(cfd, header))
+        data_bytes = sum(n for _, n in data_extents(bfd, 0, size))
+        total = run_bytes + data_bytes
+        done = 0
+        copied = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(min(done, total), total)
+
+        with AtomicOutput(out, force=force) as dst:
+            cloned = size > 0 and try_clone(bfd, dst.fd)
+            os.ftruncate(dst.fd, size)
+            for start, end, runs in windows(byte_runs(cfd, header), size):
+                if not cloned:
+                    extents = list(data_extents(bfd, start, end))
+                    for off, length in subtract(extents, runs):
+                        copy_range(bfd, off, dst.fd, off, length, tick)
+                        copied += length
+                for off, length in runs:
+                    _copy_cow_run(cfd, header, dst.fd, off, length, fresh=not cloned)
+                    tick(length)
+            if cloned:
+                copied = data_bytes - run_bytes
+            if progress:
+                progress(total, total)
+            dst.commit()
+    finally:
+        os.close(cfd)
+        if bfd >= 0:
+            os.close(bfd)
+    return MergeResult(os.fspath(out), size, max(copied, 0), run_bytes, opened.verdict.notes)
+
+
+def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False,
+                   progress: Progress | None = None) -> MergeResult:
+    """Write the COW's sectors into its backing file.
+
+    Every check runs before the first write. Other COWs over the same
+    backing file become invalid: when sidecars show there are any, force is
+    required. This COW stays valid (its sidecar and header mtime are
+    refreshed), since its sectors now equal the backing file's.
+    """
+    opened = open_checked(cow, backing)
+    header = opened.header
+    others = tuple(sidecar.known_cows(opened.backing, exclude=cow))
+    if others and not force:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        raise CowError(f"merging in place changes backing file {opened.backing}, which "
+                       f"{len(others)} other COW file(s) use ({shown}); use --force to do it anyway")
+    try:
+        cfd = os.open(cow, os.O_RDWR | os.O_CLOEXEC)
+        cow_writable = True
+    except PermissionError:
+        cfd = open_existing(cow, os.O_RDONLY, "COW file")
+        cow_writable = False
+    bfd = -1
+    notes = list(opened.verdict.notes)
+    try:
+        lock(cfd, cow_writable, "COW file", cow)
+        bfd = open_existing(opened.backing, os.O_RDWR, "backing file")
+        lock(bfd, True, "backing file", opened.backing)
+        if file_size(bfd) != header.size:
+            raise CowError(f"backing file {opened.backing} changed size while opening it")
+        total = sum(n for _, n in byte_runs(cfd, header))
+        done = 0
+        chunks: set[int] = set()
+        chunk = opened.verdict.sidecar.chunk if opened.verdict.sidecar else sidecar.CHUNK
+        for off, length in byte_runs(cfd, header):
+            base = header.data_offset
+            pos = off
+            for d_off, d_len in data_extents(cfd, base + off, base + off + length):
+                img = d_off - base
+                if img > pos:
+                    punch_hole(bfd, pos, img - pos)
+                copy_range(cfd, d_off, bfd, img, d_len)
+                pos = img + d_len
+            if pos < off + length:
+                punch_hole(bfd, pos, off + length - pos)
+            chunks.update(range(off // chunk, (off + length - 1) // chunk + 1))
+            done += length
+            if progress:
+                progress(done, total)
+        os.fsync(bfd)
+        st = os.fstat(bfd)
+        if opened.verdict.sidecar is not None:
+            sidecar.write(cow, sidecar.update_chunks(opened.verdict.sidecar, bfd, chunks,
+                                                     opened.backing))
+        if cow_writable:
+            os.pwrite(cfd, pack_mtime(header, int(st.st_mtime)), header.mtime_offset)
+            os.fsync(cfd)
+    finally:
+        os.close(cfd)
+        if bfd >= 0:
+            os.close(bfd)
+    if total:
+        notes.append(f"warning: backing file {opened.backing} changed: every other COW file "
+                     "over it is now invalid")
+        for other in others:
+            notes.append(f"warning: {other} is now invalid")
+    return MergeResult(opened.backing, header.size, 0, total, tuple(notes), others)

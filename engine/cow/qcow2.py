@@ -1,0 +1,86 @@
+"""qcow2 overlays through qemu-img (qemu-img cannot read UML COW files).
+
+qcow2 records only the backing file's name and format: no size, mtime or
+digest. partwright adds its backing record (sidecar) to close that gap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from engine.cow.files import StrPath
+from engine.errors import CowError, ToolError
+
+QCOW2_MAGIC = b"QFI\xfb"
+
+
+def is_qcow2(path: StrPath) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == QCOW2_MAGIC
+    except OSError:
+        return False
+
+
+def _qemu_img(*args: str, bad_input: bool = False) -> str:
+    exe = shutil.which("qemu-img")
+    if exe is None:
+        raise ToolError("qemu-img is not installed (Debian package qemu-utils)")
+    proc = subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or [f"exit {proc.returncode}"]
+        message = f"qemu-img {args[0]} failed: {lines[0]}"
+        raise CowError(message) if bad_input else ToolError(message)
+    return proc.stdout
+
+
+def backing_format(backing: StrPath) -> str:
+    return "qcow2" if is_qcow2(backing) else "raw"
+
+
+def create(backing: str, target: str) -> None:
+    """An empty qcow2 overlay at target over the absolute path backing."""
+    _qemu_img("create", "-q", "-f", "qcow2", "-b", backing, "-F", backing_format(backing), target)
+
+
+@dataclass(frozen=True)
+class QInfo:
+    compat: str
+    backing: str
+    size: int
+    allocated: int
+    present: int  # guest bytes stored in the overlay itself
+
+
+def info(path: StrPath) -> QInfo:
+    p = os.fspath(path)
+    raw = _qemu_img("info", "--force-share", "--output=json", "-f", "qcow2", p, bad_input=True)
+    doc = json.loads(raw)
+    backing = str(doc.get("full-backing-filename") or doc.get("backing-filename") or "")
+    if not backing:
+        raise CowError(f"{p}: qcow2 image has no backing file")
+    compat = str(doc.get("format-specific", {}).get("data", {}).get("compat", "qcow2"))
+    ranges = json.loads(_qemu_img("map", "--force-share", "--output=json", "-f", "qcow2", p,
+                                  bad_input=True))
+    present = sum(int(r["length"]) for r in ranges if r.get("depth") == 0 and r.get("present"))
+    return QInfo(f"qcow2 {compat}", backing, int(doc["virtual-size"]),
+                 int(doc.get("actual-size", 0)), present)
+
+
+def convert(path: StrPath, target: str) -> None:
+    """The overlay and its backing chain as a sparse raw image at target."""
+    _qemu_img("convert", "-f", "qcow2", "-O", "raw", os.fspath(path), target)
+
+
+def commit(path: StrPath) -> None:
+    """Write the overlay's clusters into its backing file."""
+    _qemu_img("commit", "-q", "-f", "qcow2", os.fspath(path))
+
+
+def check(path: StrPath) -> None:
+    """qemu-img check: CowError if the image has errors."""
+    _qemu_img("check", "-q", "-f", "qcow2", os.fspath(path), bad_input=True)

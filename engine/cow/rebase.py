@@ -1,0 +1,280 @@
+"""Re-share diverged flat images: one base file plus a small UML COW per image.
+
+Each image is compared with the base 4 MiB at a time (memcmp); only chunks
+that differ are drilled down to 64 KiB, 4 KiB and 512-byte sectors. Regions
+that are holes in both files are never read. The differing sectors go to a
+v3 COW over the base (zero sectors stay holes: a set bit over a hole reads
+as zeros). Every COW is then verified by merging it back, chunk by chunk
+from the file on disk, and comparing the per-chunk sha256 digests with the
+image's, before it is renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.cow import sidecar
+from engine.cow.files import (
+    AtomicOutput,
+    StrPath,
+    absolutize,
+    file_size,
+    lock,
+    open_existing,
+    same_file,
+)
+from engine.cow.format import CowHeader, bitmap_bytes, header_for, runs_in_bitmap
+from engine.cow.sidecar import CHUNK, zero_digest
+from engine.cow.sparse import data_extents, is_zero
+from engine.errors import CowError
+
+Progress = Callable[[int, int], None]
+SECTOR = 512
+LEVELS = (64 << 10, 4 << 10, SECTOR)
+
+
+@dataclass(frozen=True)
+class RebaseItem:
+    image: str
+    cow: str
+    sectors: int  # sectors that differ from the base
+    allocated: int  # bytes the COW file occupies on disk
+    digest: str  # root of the per-4-MiB sha256 digests: image == merged COW
+
+
+@dataclass(frozen=True)
+class RebaseResult:
+    base: str
+    items: tuple[RebaseItem, ...]
+    costs: tuple[tuple[str, int], ...] = ()  # --pick-base: candidate -> differing bytes
+
+
+def diff_runs(a: bytes, b: bytes, offset: int, length: int) -> list[tuple[int, int]]:
+    """(sector, count) runs where a and b (both length bytes, starting at
+    image byte offset, a multiple of SECTOR) differ; the sector size is 512."""
+    out: list[tuple[int, int]] = []
+
+    def drill(start: int, end: int, level: int) -> None:
+        step = LEVELS[level]
+        for pos in range(start, end, step):
+            stop = min(pos + step, end)
+            if a[pos:stop] == b[pos:stop]:
+                continue
+            if level + 1 < len(LEVELS):
+                drill(pos, stop, level + 1)
+                continue
+            s = (offset + pos) // SECTOR
+            if out and out[-1][0] + out[-1][1] == s:
+                out[-1] = (out[-1][0], out[-1][1] + 1)
+            else:
+                out.append((s, 1))
+
+    drill(0, length, 0)
+    return out
+
+
+def _chunks_with_data(fd: int, size: int) -> set[int]:
+    found: set[int] = set()
+    for off, length in data_extents(fd, 0, size):
+        found.update(range(off // CHUNK, (off + length - 1) // CHUNK + 1))
+    return found
+
+
+def _read(fd: int, offset: int, length: int) -> bytes:
+    buf = os.pread(fd, length, offset)
+    return buf if len(buf) == length else buf + bytes(length - len(buf))
+
+
+def _count(runs: list[tuple[int, int]]) -> int:
+    return sum(n for _, n in runs)
+
+
+def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
+              progress: Progress | None = None) -> list[tuple[str, int]]:
+    """Differing bytes in total if each candidate were the base of all images,
+    computed in one pass over every file."""
+    files = list(dict.fromkeys([*candidates, *images]))
+    fds = [open_existing(p, os.O_RDONLY, "image") for p in files]
+    try:
+        data: set[int] = set()
+        for fd in fds:
+            data |= _chunks_with_data(fd, size)
+        pair: dict[tuple[int, int], int] = {}
+        for n_done, i in enumerate(sorted(data)):
+            off = i * CHUNK
+            length = min(CHUNK, size - off)
+            bufs = [_read(fd, off, length) for fd in fds]
+            for p in range(len(files)):
+                for q in range(p + 1, len(files)):
+                    if bufs[p] != bufs[q]:
+                        n = _count(diff_runs(bufs[p], bufs[q], off, length))
+                        pair[p, q] = pair.get((p, q), 0) + n
+            if progress:
+                progress(n_done + 1, len(data))
+    finally:
+        for fd in fds:
+            os.close(fd)
+    index = {p: k for k, p in enumerate(files)}
+
+    def dist(x: str, y: str) -> int:
+        p, q = sorted((index[x], index[y]))
+        return 0 if p == q else pair.get((p, q), 0)
+
+    return [(c, sum(dist(c, img) for img in images) * SECTOR) for c in candidates]
+
+
+def _verify(cfd: int, header: CowHeader, bfd: int, base_digests: dict[int, str],
+            img_digests: dict[int, str], where: str) -> None:
+    """Merge the COW on disk back chunk by chunk; its digests must be the image's."""
+    size = header.size
+    per_chunk = CHUNK // SECTOR // 8  # bitmap bytes per chunk
+    for i in range(-(-size // CHUNK)):
+        off = i * CHUNK
+        length = min(CHUNK, size - off)
+        piece_len = min(per_chunk, header.bitmap_len - i * per_chunk)
+        piece = os.pread(cfd, piece_len, header.bitmap_offset + i * per_chunk)
+        runs = list(runs_in_bitmap(piece, i * per_chunk * 8)) if piece.strip(b"\0") else []
+        if not runs:
+            merged = base_digests.get(i, zero_digest(length))
+        else:
+            buf = bytearray(_read(bfd, off, length))
+            for s, count in runs:
+                start = s * SECTOR - off
+                end = min(start + count * SECTOR, length)
+                buf[start:end] = _read(cfd, header.data_offset + off + start, end - start)
+            merged = hashlib.sha256(buf).hexdigest()
+        if merged != img_digests.get(i, zero_digest(length)):
+            raise CowError(f"{where}: verification failed: merging the new COW back differs "
+                           f"from the image in the 4 MiB block at offset {off}")
+
+
+def _diff_one(base: str, bfd: int, image: str, dst: AtomicOutput, header_raw: bytes,
+              header: CowHeader, base_digests: dict[int, str], base_data: set[int],
+              tick: Callable[[int], None]) -> tuple[int, dict[int, str]]:
+    size = header.size
+    ifd = open_existing(image, os.O_RDONLY, "image")
+    try:
+        lock(ifd, False, "image", image)
+        os.pwrite(dst.fd, header_raw, 0)
+        os.ftruncate(dst.fd, header.file_len)
+        todo = base_data | _chunks_with_data(ifd, size)
+        img_digests: dict[int, str] = {}
+        sectors = 0
+        per_chunk = CHUNK // SECTOR // 8
+        nchunks = -(-size // CHUNK)
+        for i in range(nchunks):
+            off = i * CHUNK
+            length = min(CHUNK, size - off)
+            if i not in todo:
+                tick(length)
+                continue
+            b = _read(bfd, off, length)
+            a = _read(ifd, off, length)
+            if i not in base_digests:
+                base_digests[i] = hashlib.sha256(b).hexdigest()
+            if a == b:
+                img_digests[i] = base_digests[i]
+                tick(length)
+                continue
+            img_digests[i] = hashlib.sha256(a).hexdigest()
+            runs = diff_runs(a, b, off, length)
+            sectors += _count(runs)
+            for s, count in runs:
+                start = s * SECTOR - off
+                piece = a[start:start + count * SECTOR]
+                if not is_zero(piece):
+                    os.pwrite(dst.fd, piece, header.data_offset + off + start)
+            nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
+            os.pwrite(dst.fd, bitmap_bytes(runs, i * per_chunk * 8, nbytes),
+                      header.bitmap_offset + i * per_chunk)
+            tick(length)
+    finally:
+        os.close(ifd)
+    return sectors, img_digests
+
+
+def cow_name(image: StrPath) -> str:
+    return Path(image).stem + ".cow"
+
+
+def rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: bool = False,
+           force: bool = False, progress: Progress | None = None) -> RebaseResult:
+    """Write out_dir/<image stem>.cow over base for every image (with choose,
+    over whichever of base and the images minimises the total COW bytes)."""
+    if not images:
+        raise CowError("rebase needs at least one image")
+    base_s = os.fspath(base)
+    image_s = [os.fspath(p) for p in images]
+    sizes: dict[str, int] = {}
+    for p in [base_s, *image_s]:
+        fd = open_existing(p, os.O_RDONLY, "base file" if p == base_s else "image")
+        try:
+            sizes[p] = file_size(fd)
+        finally:
+            os.close(fd)
+    size = sizes[base_s]
+    for p in image_s:
+        if sizes[p] != size:
+            raise CowError(f"image {p} is {sizes[p]} bytes but base {base_s} is {size}: "
+                           "a COW must be the size of its backing file")
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise CowError(f"output directory {out} does not exist")
+    names = [out / cow_name(p) for p in image_s]
+    if len(set(names)) != len(names):
+        raise CowError("two images would get the same COW name in "
+                       f"{out}: {', '.join(sorted(str(n) for n in names if names.count(n) > 1))}")
+    for n in names:
+        if os.path.lexists(n) and not force:
+            raise CowError(f"{n} already exists (use --force to replace it)")
+        if os.path.lexists(n) and any(same_file(n, p) for p in [base_s, *image_s]):
+            raise CowError(f"{n} is one of the input files")
+    total = size * (len(image_s) + (1 if choose else 0))
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(min(done, total), total)
+
+    costs: list[tuple[str, int]] = []
+    if choose:
+        costs = pick_base([base_s, *image_s], image_s, size)
+        best = min(costs, key=lambda c: c[1])
+        if best[1] < costs[0][1]:
+            base_s = best[0]
+        tick(size)
+    backing = absolutize(base_s)
+    bfd = open_existing(base_s, os.O_RDONLY, "base file")
+    items: list[RebaseItem] = []
+    try:
+        lock(bfd, False, "base file", base_s)
+        st = os.fstat(bfd)
+        header_raw, header = header_for(3, backing, int(st.st_mtime), size)
+        base_digests: dict[int, str] = {}
+        base_data = _chunks_with_data(bfd, size)
+        for image, name in zip(image_s, names, strict=True):
+            with AtomicOutput(name, force=force) as dst:
+                sectors, img_digests = _diff_one(base_s, bfd, image, dst, header_raw, header,
+                                                 base_digests, base_data, tick)
+                _verify(dst.fd, header, bfd, base_digests, img_digests, image)
+                now = os.fstat(bfd)
+                if (now.st_mtime_ns, now.st_ctime_ns) != (st.st_mtime_ns, st.st_ctime_ns):
+                    raise CowError(f"base file {base_s} changed during the rebase")
+                digests = [base_digests.get(i, zero_digest(min(CHUNK, size - i * CHUNK)))
+                           for i in range(-(-size // CHUNK))]
+                sidecar.write(name, sidecar.record(backing, bfd, digests))
+                dst.commit()
+            root = sidecar.root_digest(
+                img_digests.get(i, digests[i]) for i in range(len(digests)))
+            items.append(RebaseItem(image, str(name), sectors, os.stat(name).st_blocks * 512, root))
+    finally:
+        os.close(bfd)
+    if progress:
+        progress(total, total)
+    return RebaseResult(base_s, tuple(items), tuple(costs))

@@ -1,0 +1,304 @@
+"""The backing-file record next to every COW partwright writes.
+
+`COW.backing.json` holds the backing file's path, size, mtime_ns, ctime_ns,
+dev, ino and a sha256 digest per 4 MiB chunk (chunks that are holes get the
+precomputed digest of zeros, so sparse files hash fast) plus a root digest
+over that list. UML itself checks only size and whole-second mtime, which a
+`touch -d` restores; ctime cannot be restored, and the digests tell a real
+change from a harmless copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from engine.cow.files import AtomicOutput, StrPath, file_size, same_file
+from engine.cow.format import CowHeader, pack_mtime
+from engine.cow.sparse import data_extents
+from engine.errors import CowError
+
+ALGORITHM = "sha256"
+CHUNK = 4 << 20
+SUFFIX = ".backing.json"
+SIDECAR_VERSION = 1
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    path: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    dev: int
+    ino: int
+    digests: tuple[str, ...]
+    algorithm: str = ALGORITHM
+    chunk: int = CHUNK
+
+    @property
+    def root(self) -> str:
+        return root_digest(self.digests)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How the backing file was checked: "fast" (stat unchanged), "rehashed"
+    (stat changed, content equal), "uml" (no sidecar: size and mtime only)."""
+
+    how: str
+    backing: str
+    notes: tuple[str, ...] = ()
+    sidecar: Sidecar | None = None
+
+
+def sidecar_path(cow: StrPath) -> str:
+    return os.fspath(cow) + SUFFIX
+
+
+@functools.lru_cache(maxsize=8)
+def zero_digest(length: int) -> str:
+    return hashlib.sha256(bytes(length)).hexdigest()
+
+
+def root_digest(digests: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for d in digests:
+        h.update(bytes.fromhex(d))
+    return h.hexdigest()
+
+
+def hash_chunks(fd: int, size: int, chunks: Iterable[int] | None = None,
+                progress: Progress | None = None, chunk: int = CHUNK) -> dict[int, str]:
+    """sha256 of each chunk index (all when chunks is None) of an open file
+    of the given size. Chunks that lie wholly in holes are not read."""
+    count = -(-size // chunk)
+    wanted = range(count) if chunks is None else sorted(set(chunks))
+    extents = list(data_extents(fd, 0, size))
+    out: dict[int, str] = {}
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    done = 0
+    j = 0
+    for i in wanted:
+        start = i * chunk
+        length = min(chunk, size - start)
+        while j < len(extents) and extents[j][0] + extents[j][1] <= start:
+            j += 1
+        if j >= len(extents) or extents[j][0] >= start + length:
+            out[i] = zero_digest(length)
+        else:
+            got = os.preadv(fd, [view[:length]], start)
+            if got < length:
+                buf[got:length] = bytes(length - got)
+            out[i] = hashlib.sha256(view[:length]).hexdigest()
+        done += length
+        if progress:
+            progress(done, size if chunks is None else len(wanted) * chunk)
+    return out
+
+
+def record(path: StrPath, fd: int | None = None, digests: Iterable[str] | None = None,
+           progress: Progress | None = None) -> Sidecar:
+    """A fresh record of the backing file at path (hashing it unless the
+    digests are given)."""
+    own = fd is None
+    if fd is None:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        size = file_size(fd)
+        if digests is None:
+            hashed = hash_chunks(fd, size, progress=progress)
+            digest_list = tuple(hashed[i] for i in range(len(hashed)))
+        else:
+            digest_list = tuple(digests)
+    finally:
+        if own:
+            os.close(fd)
+    return Sidecar(os.path.abspath(os.fspath(path)), size, st.st_mtime_ns, st.st_ctime_ns,
+                   st.st_dev, st.st_ino, digest_list)
+
+
+def write(cow: StrPath, sc: Sidecar) -> None:
+    doc = {
+        "version": SIDECAR_VERSION,
+        "path": sc.path,
+        "size": sc.size,
+        "mtime_ns": sc.mtime_ns,
+        "ctime_ns": sc.ctime_ns,
+        "dev": sc.dev,
+        "ino": sc.ino,
+        "algorithm": sc.algorithm,
+        "chunk": sc.chunk,
+        "root": sc.root,
+        "digests": list(sc.digests),
+    }
+    with AtomicOutput(sidecar_path(cow), force=True) as out:
+        os.write(out.fd, (json.dumps(doc, indent=1) + "\n").encode())
+        out.commit()
+
+
+def load(cow: StrPath) -> Sidecar | None:
+    """The sidecar of cow, None if there is none."""
+    where = sidecar_path(cow)
+    try:
+        with open(where, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise CowError(f"{where}: unreadable backing record: {exc}") from None
+    try:
+        sc = Sidecar(str(doc["path"]), int(doc["size"]), int(doc["mtime_ns"]),
+                     int(doc["ctime_ns"]), int(doc["dev"]), int(doc["ino"]),
+                     tuple(str(d) for d in doc["digests"]), str(doc["algorithm"]),
+                     int(doc["chunk"]))
+        root = str(doc["root"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CowError(f"{where}: malformed backing record ({exc})") from None
+    if sc.algorithm != ALGORITHM or sc.chunk <= 0:
+        raise CowError(f"{where}: unsupported backing record ({sc.algorithm}, chunk {sc.chunk})")
+    if len(sc.digests) != -(-sc.size // sc.chunk):
+        raise CowError(f"{where}: malformed backing record (digest count does not match size)")
+    if sc.root != root:
+        raise CowError(f"{where}: backing record is corrupt (root digest does not match)")
+    return sc
+
+
+def _uml_check(backing: str, header: CowHeader, size: int, mtime: int) -> None:
+    if size != header.size:
+        raise CowError(f"backing file {backing} changed: size mismatch, the COW header "
+                       f"records {header.size} bytes, the file has {size}")
+    if mtime & 0xFFFFFFFF != header.mtime:
+        raise CowError(f"backing file {backing} changed: mtime mismatch, the COW header "
+                       f"records {header.mtime}, the file has {mtime}")
+
+
+def verify(cow: StrPath, backing: str, header: CowHeader | None, full: bool = False,
+           refresh: bool = True, progress: Progress | None = None) -> Verdict:
+    """Check that the backing file is the one the COW was made over.
+
+    Raises CowError (naming the backing file and the first differing offset)
+    when it changed. With refresh, an equal-content copy gets a new sidecar
+    and, for UML COWs, the header mtime UML checks.
+    """
+    try:
+        fd = os.open(backing, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise CowError(f"backing file {backing} does not exist (named by {os.fspath(cow)})") from None
+    except OSError as exc:
+        raise CowError(f"backing file {backing}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        size = file_size(fd)
+        sc = load(cow)
+        if sc is None:
+            if header is None:
+                return Verdict("none", backing, (
+                    f"note: no backing record {sidecar_path(cow)}: the backing file's "
+                    "content is not checked",))
+            _uml_check(backing, header, size, int(st.st_mtime))
+            return Verdict("uml", backing, (
+                f"note: no backing record {sidecar_path(cow)}: checked only size and mtime, "
+                "as UML does (a content change with a restored mtime would go unnoticed)",))
+        stat_same = (size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) == (
+            sc.size, sc.mtime_ns, sc.ctime_ns, sc.ino, sc.dev)
+        header_same = header is None or (
+            size == header.size and int(st.st_mtime) & 0xFFFFFFFF == header.mtime)
+        if stat_same and header_same and not full:
+            return Verdict("fast", backing, (), sc)
+        hashed = hash_chunks(fd, size, progress=progress, chunk=sc.chunk)
+        new = tuple(hashed[i] for i in range(len(hashed)))
+        if new != sc.digests:
+            first = next((i for i, (a, b) in enumerate(zip(new, sc.digests, strict=False))
+                          if a != b), min(len(new), len(sc.digests)))
+            offset = first * sc.chunk
+            extra = f", size {sc.size} -> {size}" if size != sc.size else ""
+            raise CowError(
+                f"backing file {backing} changed since the COW was made: content differs "
+                f"from offset {offset} (the {sc.chunk >> 20} MiB block at {offset}{extra})")
+        fresh = replace(sc, path=os.path.abspath(backing), size=size, mtime_ns=st.st_mtime_ns,
+                        ctime_ns=st.st_ctime_ns, dev=st.st_dev, ino=st.st_ino)
+        notes: list[str] = []
+        if stat_same and header_same:
+            notes.append(f"backing file {backing}: full check, content unchanged")
+        else:
+            notes.append(f"note: backing file {backing} was replaced or touched (mtime, ctime "
+                         "or inode changed) but its content is unchanged (sha256)")
+            if refresh:
+                write(cow, fresh)
+                notes.append(f"note: refreshed {sidecar_path(cow)}")
+                if header is not None and not header_same:
+                    if _write_header_mtime(cow, header, int(st.st_mtime)):
+                        notes.append("note: updated the COW header mtime so UML accepts it")
+                    else:
+                        notes.append("note: could not update the COW header mtime; "
+                                     "UML will refuse this COW")
+        return Verdict("rehashed", backing, tuple(notes), fresh)
+    finally:
+        os.close(fd)
+
+
+def _write_header_mtime(cow: StrPath, header: CowHeader, mtime: int) -> bool:
+    try:
+        fd = os.open(cow, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        os.pwrite(fd, pack_mtime(header, mtime), header.mtime_offset)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
+
+
+def update_chunks(sc: Sidecar, fd: int, chunks: Iterable[int], path: str) -> Sidecar:
+    """The sidecar after the chunks given were rewritten in place."""
+    st = os.fstat(fd)
+    hashed = hash_chunks(fd, sc.size, chunks, chunk=sc.chunk)
+    digests = list(sc.digests)
+    for i, d in hashed.items():
+        digests[i] = d
+    return replace(sc, path=os.path.abspath(path), mtime_ns=st.st_mtime_ns,
+                   ctime_ns=st.st_ctime_ns, dev=st.st_dev, ino=st.st_ino,
+                   digests=tuple(digests))
+
+
+def known_cows(backing: str, exclude: StrPath | None = None) -> list[str]:
+    """COW files with a sidecar naming this backing file, found in the
+    backing file's directory and the excluded COW's directory."""
+    dirs = {os.path.dirname(os.path.abspath(backing))}
+    if exclude is not None:
+        dirs.add(os.path.dirname(os.path.abspath(os.fspath(exclude))))
+    try:
+        bst = os.stat(backing)
+    except OSError:
+        return []
+    found: list[str] = []
+    for d in sorted(dirs):
+        with contextlib.suppress(OSError):
+            for name in sorted(os.listdir(d)):
+                if not name.endswith(SUFFIX):
+                    continue
+                cow = os.path.join(d, name[: -len(SUFFIX)])
+                if not os.path.exists(cow):
+                    continue
+                if exclude is not None and same_file(cow, exclude):
+                    continue
+                try:
+                    sc = load(cow)
+                except CowError:
+                    continue
+                if sc is None:
+                    continue
+                if (sc.dev, sc.ino) == (bst.st_dev, bst.st_ino) or same_file(sc.path, backing):
+                    found.append(cow)
+    return found
