@@ -11,7 +11,7 @@
 
 from engine.cow.create import CowInfo, Created, create, info
 from engine.cow.format import CowHeader, read_header
-from engine.cow.merge import MergeResult, merge_in_place, merge_to_new, open_checked
+from engine.cow.merge import MergeResult, check, merge_in_place, merge_to_new, open_checked
 from engine.cow.rebase import RebaseItem, RebaseResult, rebase
 from engine.cow.sidecar import Sidecar, Verdict
 
@@ -24,6 +24,7 @@ __all__ = [
     "RebaseResult",
     "Sidecar",
     "Verdict",
+    "check",
     "create",
     "info",
     "merge_in_place",

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from engine.cow import sidecar
+from engine.cow import qcow2, sidecar
 from engine.cow.files import (
     AtomicOutput,
     StrPath,
@@ -57,6 +57,32 @@ class Opened:
     header: CowHeader
     backing: str
     verdict: sidecar.Verdict
+
+
+@dataclass(frozen=True)
+class OpenedQcow2:
+    """A qcow2 overlay whose image and backing file have been checked."""
+
+    cow: str
+    info: qcow2.QInfo
+    backing: str
+    verdict: sidecar.Verdict
+
+
+def open_checked_qcow2(cow: StrPath, full: bool = False, refresh: bool = True,
+                       progress: Progress | None = None) -> OpenedQcow2:
+    q = qcow2.info(cow)
+    verdict = sidecar.verify(cow, q.backing, None, full=full, refresh=refresh, progress=progress)
+    qcow2.check(cow)
+    return OpenedQcow2(os.fspath(cow), q, q.backing, verdict)
+
+
+def check(cow: StrPath, backing: str | None = None, full: bool = False,
+          progress: Progress | None = None) -> sidecar.Verdict:
+    """Check a COW file (UML or qcow2) and its backing file."""
+    if qcow2.is_qcow2(cow):
+        return open_checked_qcow2(cow, full, progress=progress).verdict
+    return open_checked(cow, backing, full, progress=progress).verdict
 
 
 def open_checked(cow: StrPath, backing: str | None = None, full: bool = False,
@@ -138,6 +164,8 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
     """COW plus backing file into a new sparse flat image at out (atomic)."""
     if os.path.lexists(out) and same_file(out, cow):
         raise CowError(f"{os.fspath(out)} is the COW file itself")
+    if qcow2.is_qcow2(cow):
+        return _qcow2_to_new(cow, out, force)
     opened = open_checked(cow, backing)
     header = opened.header
     if os.path.lexists(out) and same_file(out, opened.backing):
@@ -187,6 +215,41 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
     return MergeResult(os.fspath(out), size, max(copied, 0), run_bytes, opened.verdict.notes)
 
 
+def _others(backing: str, cow: StrPath, force: bool) -> tuple[str, ...]:
+    others = tuple(sidecar.known_cows(backing, exclude=cow))
+    if others and not force:
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        raise CowError(f"merging in place changes backing file {backing}, which "
+                       f"{len(others)} other COW file(s) use ({shown}); use --force to do it anyway")
+    return others
+
+
+def _qcow2_to_new(cow: StrPath, out: StrPath, force: bool) -> MergeResult:
+    opened = open_checked_qcow2(cow)
+    if os.path.lexists(out) and same_file(out, opened.backing):
+        raise CowError(f"{os.fspath(out)} is the backing file: use --in-place to merge into it")
+    with AtomicOutput(out, force=force) as dst:
+        qcow2.convert(cow, dst.tmp)
+        dst.reopen()
+        dst.commit()
+    return MergeResult(os.fspath(out), opened.info.size, 0, opened.info.present,
+                       opened.verdict.notes)
+
+
+def _qcow2_in_place(cow: StrPath, force: bool) -> MergeResult:
+    opened = open_checked_qcow2(cow)
+    others = _others(opened.backing, cow, force)
+    qcow2.commit(cow)
+    notes = list(opened.verdict.notes)
+    if opened.verdict.sidecar is not None:
+        sidecar.write(cow, sidecar.record(opened.backing))
+    notes.append(f"warning: backing file {opened.backing} changed: every other COW file "
+                 "over it is now invalid")
+    notes.extend(f"warning: {other} is now invalid" for other in others)
+    return MergeResult(opened.backing, opened.info.size, 0, opened.info.present, tuple(notes),
+                       others)
+
+
 def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False,
                    progress: Progress | None = None) -> MergeResult:
     """Write the COW's sectors into its backing file.
@@ -196,13 +259,11 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
     required. This COW stays valid (its sidecar and header mtime are
     refreshed), since its sectors now equal the backing file's.
     """
+    if qcow2.is_qcow2(cow):
+        return _qcow2_in_place(cow, force)
     opened = open_checked(cow, backing)
     header = opened.header
-    others = tuple(sidecar.known_cows(opened.backing, exclude=cow))
-    if others and not force:
-        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
-        raise CowError(f"merging in place changes backing file {opened.backing}, which "
-                       f"{len(others)} other COW file(s) use ({shown}); use --force to do it anyway")
+    others = _others(opened.backing, cow, force)
     try:
         cfd = os.open(cow, os.O_RDWR | os.O_CLOEXEC)
         cow_writable = True
