@@ -92,7 +92,8 @@ def test_seed_example_table_and_partids() -> None:
 
 def test_msdos_extended_layout_logical_gaps() -> None:
     parts = "".join(
-        f'<partition name="{n}" size="{s}"/>' for n, s in (("a1", 10), ("a2", 20), ("a3", 30), ("a4", 40))
+        f'<partition name="{n}" size="{s}"/>'
+        for n, s in (("a1", 10), ("a2", 20), ("a3", 30), ("a4", 40))
     )
     result = kiwi_oracle.run_oracle(
         _image(
@@ -133,7 +134,9 @@ def test_msdos_swap_first_loses_its_type_in_start_sector_fixup() -> None:
     assert result["error"] is None
     # disk: 1024 x 1.5 + 128 MiB swap
     assert result["disk_mbytes"] == 1664
-    rows = [(p["number"], p["start"], p["end"], p["code"], p["bootable"]) for p in result["partitions"]]
+    rows = [
+        (p["number"], p["start"], p["end"], p["code"], p["bootable"]) for p in result["partitions"]
+    ]
     assert rows == [
         (1, 2048, 264191, "83", False),  # p.swap: 82 reset to 83 by the fix-up
         (2, 264192, 3407871, "83", True),  # root, active (no boot partition)
