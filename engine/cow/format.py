@@ -217,7 +217,7 @@ def pack_header(version: int, backing: str, mtime: int, size: int,
         return struct.pack(">II4096sIQI", COW_MAGIC, 2, raw, mtime, size, sectorsize)
     if version == 3 and broken:
         return struct.pack(">IIIIQIII4096s", COW_MAGIC, 3, mtime, 0, size, sectorsize,
-                           alignment, 0, raw)
+                           alignment, 0, raw) + bytes(4)
     if version == 3:
         return struct.pack(">IIIQIII4096s", COW_MAGIC, 3, mtime, size, sectorsize, alignment, 0, raw)
     raise CowError(f"cannot write COW version {version}")
