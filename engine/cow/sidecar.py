@@ -223,8 +223,8 @@ def verify(cow: StrPath, backing: str, header: CowHeader | None, full: bool = Fa
             offset = first * sc.chunk
             extra = f", size {sc.size} -> {size}" if size != sc.size else ""
             raise CowError(
-                f"backing file {backing} changed since the COW was made: content differs "
-                f"from offset {offset} (the {sc.chunk >> 20} MiB block at {offset}{extra})")
+                f"backing file {backing} changed since the COW was made: first difference "
+                f"in the {sc.chunk >> 20} MiB block at offset {offset} (sha256{extra})")
         fresh = replace(sc, path=os.path.abspath(backing), size=size, mtime_ns=st.st_mtime_ns,
                         ctime_ns=st.st_ctime_ns, dev=st.st_dev, ino=st.st_ino)
         notes: list[str] = []
