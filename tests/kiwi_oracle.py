@@ -159,6 +159,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -552,9 +553,15 @@ def _run_kiwi(
             with open(disk_file, "r+b") as fh:
                 fh.truncate(os.path.getsize(disk_file) + int(builder.unpartitioned_bytes))
             Partitioner.new(builder.firmware.get_partition_table_type(), provider).resize_table()
-    except (KiwiError, Exception) as exc:  # noqa: B014 - report anything KIWI raises
+    except Exception as exc:  # report anything KIWI raises, KiwiError or not
         name = type(exc).__name__
         detail = ""
+        if not isinstance(exc, KiwiError):
+            # e.g. a bare NotImplementedError: say where KIWI raised it
+            tb = traceback.extract_tb(exc.__traceback__)
+            if tb:
+                where = tb[-1]
+                detail = f" (in {where.name}, {Path(where.filename).name}:{where.lineno})"
         if name == "KiwiDescriptionInvalid" and capture is not None:
             # the reasons only go to KIWI's log, one "--> reason" line each
             reasons = [

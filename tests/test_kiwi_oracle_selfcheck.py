@@ -185,3 +185,19 @@ def test_kiwi_failure_is_reported_with_partial_table() -> None:
         "p.lxhome",
         "p.lxrootclone1",
     ]
+
+
+def test_msdos_single_fixed_root_is_grown_to_disk_end_by_fixup() -> None:
+    # oem-systemsize with oem-resize false makes a 1000 MiB root, but the
+    # start-sector fix-up re-creates partition 1 with fdisk's default end
+    result = kiwi_oracle.run_oracle(
+        _image(
+            'filesystem="ext4"',
+            "<size>2048</size><oemconfig><oem-systemsize>1000</oem-systemsize>"
+            "<oem-resize>false</oem-resize></oemconfig>",
+        )
+    )
+    assert result["error"] is None
+    assert [(p["number"], p["start"], p["end"]) for p in result["partitions"]] == [
+        (1, 2048, 4194303)
+    ]
