@@ -106,6 +106,8 @@ def value_problems(layout: Layout) -> list[str]:
         for spec in PARTITION_ATTRS:
             check(spec, getattr(part, spec.field), f"<partition name={shown(part.name)}>")
     if layout.systemdisk is not None:
+        check(Spec("name", "", "text"), layout.systemdisk.name, "<systemdisk>")
+        check(Spec("preferlvm", "", "bool"), layout.systemdisk.preferlvm, "<systemdisk>")
         for vol in layout.systemdisk.volumes:
             for spec in VOLUME_ATTRS:
                 check(spec, getattr(vol, spec.field), f"<volume name={shown(vol.name)}>")
