@@ -190,14 +190,36 @@ def _defined_profiles(root: etree._Element) -> tuple[list[str], list[str]]:
     return names, imported
 
 
-def list_types(desc: Description) -> list[TypeInfo]:
-    """Every `<type>` of the description, in document order."""
-    if desc.bare:
-        el = desc.type_element
-        return [TypeInfo(0, el.get("image", ""), (), _is_primary(el), _line(el), True)]
+def list_types(desc: Description | str | Path | bytes, *, profile: str | None = None) -> list[TypeInfo]:
+    """Every `<type>` of a description, in document order, the chosen one
+    marked. `desc` is a loaded Description, a path, or the document's bytes;
+    given a path or bytes, a description without any oem type is listed too
+    (nothing is then marked chosen)."""
+    if isinstance(desc, Description):
+        root, chosen, source = desc.doc.getroot(), desc.type_element, desc.source
+    else:
+        source = "<bytes>" if isinstance(desc, bytes) else str(desc)
+        if isinstance(desc, bytes):
+            raw = desc
+        else:
+            try:
+                raw = Path(desc).read_bytes()
+            except OSError as exc:
+                raise DescriptionError(f"{desc}: cannot read: {exc.strerror or exc}") from None
+        root = parse_document(raw, source).getroot()
+        chosen = None
+        if root.tag == "image":
+            try:
+                chosen = _choose_type(root, source, profile, None)[0]
+            except DescriptionError:
+                chosen = None
+    if root.tag == "type":
+        return [TypeInfo(0, root.get("image", ""), (), _is_primary(root), _line(root), True)]
+    if root.tag != "image":
+        raise _bad(source, root, "root element", "not a KIWI description; expected <image> or <type>")
     return [
-        TypeInfo(i, t.get("image", ""), profiles, _is_primary(t), _line(t), t is desc.type_element)
-        for i, (t, profiles) in enumerate(_all_types(desc.doc.getroot()))
+        TypeInfo(i, t.get("image", ""), profiles, _is_primary(t), _line(t), t is chosen)
+        for i, (t, profiles) in enumerate(_all_types(root))
     ]
 
 

@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write ('-': stdout)")
     p.add_argument("--type-only", action="store_true", help="write only the <type> element")
     p.add_argument("--profile", metavar="NAME", help="use the <type> of this profile")
+    p.add_argument("--type", type=int, metavar="N", dest="type_index",
+                   help="use the N-th <type> (0-based, as `preview --list-types` numbers them)")
     p.add_argument("--upgrade", action="store_true",
                    help="raise an older schemaversion to 8.5 (KIWI's own conversions)")
     p.add_argument("--set", action="append", default=[], metavar="ATTR=VALUE", dest="sets",
@@ -60,7 +62,7 @@ def export_bytes(args: argparse.Namespace) -> bytes:
     from engine.export import export
     from engine.layout_set import apply_sets
 
-    desc = load(args.file, profile=args.profile, arch=args.arch)
+    desc = load(args.file, profile=args.profile, type_index=args.type_index, arch=args.arch)
     layout = apply_sets(desc.layout, args.sets)
     if desc.bare or args.type_only:
         return export(layout, name=args.name, type_only=args.type_only, base=desc)

@@ -99,6 +99,13 @@ def test_type_only_and_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert lay.root_clone == 2 and lay.partition("logs").clone == 2  # type: ignore[union-attr]
 
 
+def test_type_index(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "export", str(DATA / "10-several-types.kiwi"), "-o", "-", "--type", "1", "--type-only")
+    assert status == 0 and loads(out).layout.firmware == "bios"
+    status, _, err = run(capsys, "export", str(DATA / "10-several-types.kiwi"), "-o", "-", "--type", "0")
+    assert status == 2 and "image='iso' is not oem" in err
+
+
 def test_upgrade(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "up.kiwi"
     assert run(capsys, "export", str(DATA / "08-schema-74.kiwi"), "-o", str(out))[0] == 0

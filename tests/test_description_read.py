@@ -281,3 +281,16 @@ def test_corpus_reads() -> None:
     files = sorted(DATA.glob("*.kiwi")) + sorted(DATA.glob("*.xml"))
     for path in files:
         load(path)
+
+
+def test_list_types_from_a_path_or_bytes() -> None:
+    infos = list_types(DATA / "10-several-types.kiwi")
+    assert [(t.index, t.image, t.primary, t.chosen) for t in infos] == [
+        (0, "iso", False, False), (1, "oem", False, False), (2, "oem", True, True), (3, "pxe", False, False),
+    ]
+    only_iso = image('    <preferences><type image="iso"/></preferences>\n').encode()
+    assert [(t.image, t.chosen) for t in list_types(only_iso)] == [("iso", False)]
+    assert [t.chosen for t in list_types(DATA / "14-bare-type.xml")] == [True]
+    assert [t.chosen for t in list_types(DATA / "02-profiles.kiwi", profile="Large")] == [False, True, False]
+    with pytest.raises(DescriptionError, match="not well-formed"):
+        list_types(b"<image>")
