@@ -1,0 +1,27 @@
+"""`partwright edit [FILE]`: the Textual layout designer (also `partwright` alone)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("edit", help="design a layout interactively (the default command)")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="KIWI description or bare <type>; without it the built-in example")
+    p.add_argument("--profile", help="use the <type> of this profile")
+    p.set_defaults(func=run_edit)
+
+
+def run_edit(args: argparse.Namespace) -> int:
+    from tui.app import PartwrightApp
+
+    if args.file is None:
+        if args.profile:
+            raise SystemExit("partwright: error: --profile needs a FILE")
+        app = PartwrightApp()
+    else:
+        app = PartwrightApp.open(args.file, profile=args.profile)  # DescriptionError: exit 2
+    app.run()
+    return 0

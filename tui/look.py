@@ -1,0 +1,115 @@
+"""How things look: sizes for people, colours of partitions and severities.
+
+The partition colours are mid-tone fills that read on light and dark
+backgrounds alike; a clone is its origin's colour blended towards the
+background (two alternating shades, so neighbouring clones stay apart).
+Severity colours come from the active Textual theme.
+"""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.color import Color
+
+from engine.plan import Entry, Plan
+
+ROLE_COLOURS = {
+    "bios_grub": "#8c8c8c",
+    "efi": "#d9a21b",
+    "prep": "#c98f2a",
+    "boot": "#e0743a",
+    "swap": "#a463c9",
+    "spare": "#9c9c4a",
+    "readonly": "#3f7fd9",
+    "root": "#3f7fd9",
+    "lvm": "#3f7fd9",
+    "raid": "#3f7fd9",
+    "extended": "#7a7a7a",
+}
+CUSTOM_COLOURS = ("#2aa6a0", "#5cae4a", "#cc5f96", "#7a6fe0", "#b8863b", "#4a9fd9")
+FREE_COLOUR = "#7f7f7f"
+
+
+def human_bytes(n: int) -> str:
+    """1.5 GiB, 300 MiB, 512 KiB: whole units without decimals."""
+    mib = n / (1024 * 1024)
+    if mib >= 1024 * 1024:
+        return _trim(mib / (1024 * 1024)) + " TiB"
+    if mib >= 1024:
+        return _trim(mib / 1024) + " GiB"
+    if mib >= 1:
+        return _trim(mib) + " MiB"
+    return _trim(n / 1024) + " KiB"
+
+
+def _trim(value: float) -> str:
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+
+
+def human_mb(mb: int) -> str:
+    return human_bytes(mb * 1024 * 1024)
+
+
+def origin_colours(plan: Plan) -> dict[str, str]:
+    """A colour for every origin key in the plan."""
+    colours: dict[str, str] = {}
+    custom = 0
+    for entry in plan.entries:
+        key = entry.clone_of or entry.key
+        if key in colours:
+            continue
+        origin = plan.entry(key) or entry
+        if origin.role == "custom":
+            colours[key] = CUSTOM_COLOURS[custom % len(CUSTOM_COLOURS)]
+            custom += 1
+        else:
+            colours[key] = ROLE_COLOURS.get(origin.role, "#7a7a7a")
+    return colours
+
+
+def clone_index(entry: Entry) -> int:
+    """1, 2 ... from the clone's key (homeclone2 -> 2); 0 for an origin."""
+    if not entry.clone_of:
+        return 0
+    digits = entry.key[len(entry.clone_of) + len("clone"):]
+    return int(digits) if digits.isdigit() else 1
+
+
+def entry_colours(plan: Plan, background: str) -> dict[str, str]:
+    """A colour for every entry key: origins solid, clones shaded towards `background`."""
+    base = origin_colours(plan)
+    bg = Color.parse(background)
+    out: dict[str, str] = {}
+    for entry in plan.entries:
+        colour = Color.parse(base[entry.clone_of or entry.key])
+        if entry.clone_of:
+            factor = 0.35 if clone_index(entry) % 2 else 0.55
+            colour = colour.blend(bg, factor)
+        out[entry.key] = colour.hex
+    return out
+
+
+def theme_colour(app: App[object], name: str, fallback: str) -> str:
+    """A colour variable of the active theme ("error", "warning", "background" ...)."""
+    try:
+        value = app.theme_variables.get(name)
+    except Exception:  # noqa: BLE001 - before the app runs there are no variables
+        value = None
+    if not value:
+        return fallback
+    try:
+        return Color.parse(value).hex
+    except Exception:  # noqa: BLE001
+        return fallback
+
+
+def severity_colour(app: App[object], severity: str) -> str:
+    if severity == "error":
+        return theme_colour(app, "error", "#d03030")
+    if severity == "warning":
+        return theme_colour(app, "warning", "#c08000")
+    return theme_colour(app, "accent", "#3080c0")
+
+
+def background(app: App[object]) -> str:
+    return theme_colour(app, "background", "#1e1e1e")

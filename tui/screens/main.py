@@ -1,0 +1,117 @@
+"""The designer's main screen: settings, partition list, table (and partids,
+XML tabs), disk map, diagnostics. It only lays the widgets out and hands
+them the Layout and Plan; the app owns the state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from engine.layout import Layout
+from engine.plan import Plan
+from tui import look
+from tui.widgets.diagnostics import Diagnostics
+from tui.widgets.disk_map import DiskMap
+from tui.widgets.partition_list import PartitionList
+from tui.widgets.plan_table import PlanTable
+from tui.widgets.settings import Settings
+from tui.widgets.sources import SourceView
+
+NARROW = 100  # below this width the settings pane folds away (key s shows it)
+SHORT = 32  # below this height the partition list folds away (the table does its work)
+
+
+class MainScreen(Screen[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.xml_source: Callable[[], tuple[str, bool]] | None = None
+        self._xml_stale = True
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            yield Settings(id="settings")
+            with Vertical(id="main"):
+                yield PartitionList(id="partitions")
+                with TabbedContent(id="tabs"):
+                    with TabPane("Table", id="tab-table"):
+                        yield PlanTable(id="table")
+                    with TabPane("/config.partids", id="tab-partids"):
+                        yield SourceView("bash", id="partids")
+                    with TabPane("XML", id="tab-xml"):
+                        yield SourceView("xml", id="xml")
+        yield DiskMap(id="map")
+        yield Diagnostics(id="diagnostics")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#settings").border_title = "Settings"
+        self.query_one("#partitions").border_title = "Partitions"
+        self._fit(self.size.width, self.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        self.set_class(width < NARROW, "-narrow")
+        self.set_class(height < SHORT, "-short")
+
+    # --- the app hands over the state ----------------------------------------
+    def show(self, layout: Layout, plan: Plan, selected: str | None) -> None:
+        self.query_one(Settings).show(layout, plan)
+        self.query_one(PartitionList).show(layout, plan, selected)
+        self.query_one(PlanTable).show(plan, selected)
+        disk_map = self.query_one(DiskMap)
+        disk_map.show(plan, selected)
+        est = " (estimated)" if plan.disk_size_estimated else ""
+        disk_map.border_title = (
+            f"Disk {look.human_bytes(plan.disk_bytes)}{est} · {plan.table} ·"
+            f" {layout.resolved_firmware} · {layout.arch} · {len(plan.entries)} partitions"
+        )
+        self.query_one(Diagnostics).show(plan)
+        self.query_one("#partids", SourceView).show_text(plan.partids_text())
+        self._xml_stale = True
+        self._refresh_xml()
+
+    def select(self, key: str | None) -> None:
+        self.query_one(PartitionList).select(key)
+        self.query_one(PlanTable).select(key)
+        self.query_one(DiskMap).select(key)
+
+    def _refresh_xml(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        if not self._xml_stale or tabs.active != "tab-xml" or self.xml_source is None:
+            return
+        text, ok = self.xml_source()
+        view = self.query_one("#xml", SourceView)
+        if ok:
+            view.show_text(text)
+        else:
+            view.show_note(text)
+        self._xml_stale = False
+
+    @on(TabbedContent.TabActivated)
+    def _tab(self, event: TabbedContent.TabActivated) -> None:
+        self._refresh_xml()
+
+    def toggle_settings(self) -> None:
+        """On a narrow screen the settings take the place of the rest."""
+        if self.has_class("-narrow"):
+            self.toggle_class("-show-settings")
+            if self.has_class("-show-settings"):
+                self.query_one(Settings).focus()
+                self.query_one("#set-firmware").focus()
+            else:
+                self.focus_table()
+        else:
+            self.query_one("#set-firmware").focus()
+
+    def focus_table(self) -> None:
+        self.remove_class("-show-settings")
+        self.query_one(TabbedContent).active = "tab-table"
+        self.query_one(PlanTable).focus()

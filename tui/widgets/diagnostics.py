@@ -1,0 +1,83 @@
+"""The diagnostics: what the planner says about the layout, worst first.
+
+Each line shows the severity in its theme colour, the stable code, the
+partition it concerns, the message and the fix. Selecting a diagnostic
+(Enter or a click) moves the cursor to its partition.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from engine.plan import Diagnostic, Plan
+from tui import look
+from tui.messages import PartitionChosen
+
+ORDER = {"error": 0, "warning": 1, "info": 2}
+MARK = {"error": "✖", "warning": "▲", "info": "●"}
+
+
+def ordered(plan: Plan) -> list[Diagnostic]:
+    return sorted(plan.diagnostics, key=lambda d: ORDER.get(d.severity, 3))
+
+
+def summary(plan: Plan) -> str:
+    counts = {s: sum(1 for d in plan.diagnostics if d.severity == s) for s in ORDER}
+    parts = []
+    for severity, n in counts.items():
+        if n:
+            word = severity if n == 1 else {"error": "errors", "warning": "warnings"}.get(severity, severity)
+            parts.append(f"{n} {word}")
+    return ", ".join(parts) if parts else "no problems"
+
+
+class Diagnostics(OptionList):
+    """One option per diagnostic."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.items: list[Diagnostic] = []
+
+    def show(self, plan: Plan) -> None:
+        items = ordered(plan)
+        highlighted = self.highlighted
+        previous = self.items[highlighted].code if highlighted is not None and highlighted < len(self.items) else None
+        self.items = items
+        self.clear_options()
+        if not items:
+            self.add_option(Option(Text("No problems: KIWI builds this layout as shown.",
+                                        style="italic"), disabled=True))
+        else:
+            self.add_options([self._option(d, plan) for d in items])
+            codes = [d.code for d in items]
+            self.highlighted = codes.index(previous) if previous in codes else 0
+        self.border_title = f"Diagnostics: {summary(plan)}"
+
+    def _option(self, diag: Diagnostic, plan: Plan) -> Option:
+        colour = look.severity_colour(self.app, diag.severity)
+        text = Text()
+        text.append(f"{MARK.get(diag.severity, '·')} {diag.severity:<7}", style=f"bold {colour}")
+        text.append(f" {diag.code}", style="bold")
+        if diag.partition:
+            entry = plan.entry(diag.partition)
+            where = entry.name if entry is not None and entry.name else diag.partition
+            if entry is not None:
+                where = f"{entry.number} {where}"
+            text.append(f" [{where}]", style=colour)
+        text.append(f": {diag.message}")
+        if diag.fix:
+            text.append(f". Fix: {diag.fix}", style="italic")
+        return Option(text)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        index = event.option_index
+        if 0 <= index < len(self.items):
+            diag = self.items[index]
+            if diag.partition:
+                self.post_message(PartitionChosen(diag.partition, focus_table=True))
+            else:
+                self.app.notify(f"{diag.code} concerns the whole disk, not one partition",
+                                timeout=3)

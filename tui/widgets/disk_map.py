@@ -1,0 +1,167 @@
+"""The disk map: the plan drawn to scale as a bar of coloured segments.
+
+The bar has two "pixels" per cell (a half block in two colours), and every
+partition gets at least one pixel, so a 2 MiB partition on a 100 GiB disk is
+still there to see and to click. Clones are shaded like their origin, free
+space is hatched. Clicking a segment selects that partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
+
+from engine.plan import Plan
+from tui import look
+from tui.messages import PartitionChosen
+
+FREE = "free"
+BAR_ROWS = 2
+
+
+@dataclass(frozen=True)
+class Segment:
+    key: str  # entry key, or "free"
+    sectors: int
+    colour: str
+    label: str  # the partition number, "" for free space
+
+
+def segments(plan: Plan, colours: dict[str, str]) -> list[Segment]:
+    """The entries (not the extended container) and free regions in disk order."""
+    items: list[tuple[int, Segment]] = []
+    for entry in plan.entries:
+        if entry.role == "extended":
+            continue
+        items.append((entry.start, Segment(entry.key, entry.sectors, colours[entry.key],
+                                           str(entry.number))))
+    for region in plan.free:
+        items.append((region.start, Segment(FREE, region.sectors, look.FREE_COLOUR, "")))
+    items.sort(key=lambda item: item[0])
+    return [segment for _, segment in items]
+
+
+def allocate(weights: list[int], pixels: int) -> list[int]:
+    """Split `pixels` in proportion to `weights`, at least one each (largest
+    remainder); when there are more items than pixels, the first get one."""
+    n = len(weights)
+    if n == 0 or pixels <= 0:
+        return [0] * n
+    if n >= pixels:
+        return [1] * pixels + [0] * (n - pixels)
+    total = sum(max(w, 0) for w in weights) or 1
+    spare = pixels - n  # every item has its one pixel; share the rest
+    exact = [max(w, 0) * spare / total for w in weights]
+    out = [1 + int(x) for x in exact]
+    left = pixels - sum(out)
+    order = sorted(range(n), key=lambda i: exact[i] - int(exact[i]), reverse=True)
+    for i in order[:left]:
+        out[i] += 1
+    return out
+
+
+class DiskMap(Widget):
+    """A to-scale bar of the plan; the selected partition is marked below it."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.plan: Plan | None = None
+        self.selected: str | None = None
+        self._pixels: list[str] = []  # segment key of every pixel, for clicks
+
+    def show(self, plan: Plan, selected: str | None) -> None:
+        self.plan = plan
+        self.selected = selected
+        self.refresh()
+
+    def select(self, key: str | None) -> None:
+        self.selected = key
+        self.refresh()
+
+    def render(self) -> Text:
+        width = self.content_size.width
+        if self.plan is None or width <= 0:
+            return Text("")
+        plan = self.plan
+        colours = look.entry_colours(plan, look.background(self.app))
+        segs = segments(plan, colours)
+        counts = allocate([s.sectors for s in segs], width * 2)
+        pixels: list[Segment] = []
+        for seg, count in zip(segs, counts, strict=True):
+            pixels += [seg] * count
+        if not pixels:
+            return Text("(no partitions)")
+        while len(pixels) < width * 2:
+            pixels.append(pixels[-1])
+        self._pixels = [p.key for p in pixels]
+        bar = Text(no_wrap=True, overflow="crop")
+        for cell in range(width):
+            left, right = pixels[2 * cell], pixels[2 * cell + 1]
+            bar.append(_cell(left, right))
+        text = Text(no_wrap=True, overflow="crop")
+        for _ in range(BAR_ROWS):
+            text.append_text(bar)
+            text.append("\n")
+        text.append_text(self._labels(segs, counts, width))
+        return text
+
+    def _labels(self, segs: list[Segment], counts: list[int], width: int) -> Text:
+        """Partition numbers under their segments where they fit; the selected
+        partition's span underlined in the accent colour."""
+        line = [" "] * width
+        marks = [False] * width
+        pos = 0
+        selected = self.selected
+        entry = self.plan.entry(selected) if self.plan and selected else None
+        for seg, count in zip(segs, counts, strict=True):
+            first, last = pos // 2, (pos + count - 1) // 2
+            pos += count
+            if count == 0:
+                continue
+            if seg.key == selected or (entry is not None and seg.key == entry.key):
+                # the cells wholly this segment's; a segment of one pixel has only a shared one
+                whole_first = (pos - count + 1) // 2
+                whole_last = (pos - 2) // 2
+                if whole_first > whole_last:
+                    whole_first = whole_last = first
+                for c in range(whole_first, min(whole_last, width - 1) + 1):
+                    marks[c] = True
+            span = last - first + 1
+            start = first + max(0, span - len(seg.label)) // 2
+            end = start + len(seg.label)
+            # a label needs a blank cell on either side, so numbers never run together
+            if seg.label and end <= width and all(
+                    ch == " " for ch in line[max(0, start - 1):min(width, end + 1)]):
+                line[start:end] = list(seg.label)
+        accent = look.theme_colour(self.app, "accent", "#ffa62b")
+        out = Text(no_wrap=True, overflow="crop")
+        for ch, mark in zip(line, marks, strict=True):
+            if mark:
+                out.append("▔" if ch == " " else ch, style=f"bold {accent}")
+            else:
+                out.append(ch, style="dim")
+        return out
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if not self._pixels or offset is None or offset.y >= BAR_ROWS:
+            return
+        pixel = max(0, min(len(self._pixels) - 1, offset.x * 2))
+        key = self._pixels[pixel]
+        if key != FREE:
+            self.post_message(PartitionChosen(key, focus_table=True))
+
+
+def _cell(left: Segment, right: Segment) -> Text:
+    if left is right or (left.key == right.key):
+        if left.key == FREE:
+            return Text("░", style=left.colour)
+        return Text("█", style=left.colour)
+    if right.key == FREE:
+        return Text("▌", style=left.colour)
+    if left.key == FREE:
+        return Text("▐", style=right.colour)
+    return Text("▌", style=f"{left.colour} on {right.colour}")
