@@ -121,7 +121,7 @@ def _notes(notes: tuple[str, ...] | list[str]) -> None:
 
 def run_create(args: argparse.Namespace) -> int:
     with progress_bar("recording backing file") as prog:
-        made = engine_cow.create(args.backing, args.out, fmt=args.format, force=args.force,
+        made = engine_cow.create_cow(args.backing, args.out, fmt=args.format, force=args.force,
                                  record=not args.no_record, progress=prog)
     print(f"created {made.format} COW {made.cow} over {made.backing} ({made.size} bytes)")
     return 0
@@ -146,7 +146,7 @@ def run_merge(args: argparse.Namespace) -> int:
 
 def run_rebase(args: argparse.Namespace) -> int:
     with progress_bar("rebasing") as prog:
-        res = engine_cow.rebase(args.base, args.images, args.out_dir, choose=args.pick_base,
+        res = engine_cow.rebase_images(args.base, args.images, args.out_dir, choose=args.pick_base,
                                 force=args.force, progress=prog)
     if args.json:
         json.dump(dataclasses.asdict(res), sys.stdout, indent=1)
@@ -175,7 +175,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    inf = engine_cow.info(args.cow)
+    inf = engine_cow.cow_info(args.cow)
     if args.json:
         json.dump(dataclasses.asdict(inf), sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cow import create, read_header
+from engine.cow import create_cow, read_header
 from engine.cow.format import COW_MAGIC
 from tests.test_cow_format import reference_merge, scribble, sha256, write_random
 from tests.test_cow_sidecar import cli, one_error_line
@@ -27,7 +27,7 @@ def work(tmp_path: Path) -> tuple[Path, Path]:
     base = tmp_path / "base.img"
     write_random(base, SIZE)
     cow = tmp_path / "c.cow"
-    create(base, cow)
+    create_cow(base, cow)
     scribble(cow)
     return base, cow
 

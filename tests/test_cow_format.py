@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cow import create, read_header
+from engine.cow import create_cow, read_header
 from engine.cow.format import (
     COW_MAGIC,
     bitmap_runs,
@@ -255,7 +255,7 @@ def test_create_is_byte_identical_to_uml_mkcow(tmp_path: Path, size: int) -> Non
     write_random(base, size)
     subprocess.run(["uml_mkcow", str(tmp_path / "theirs.cow"), str(base)], check=True,
                    cwd=tmp_path, capture_output=True)
-    create(base, tmp_path / "ours.cow")
+    create_cow(base, tmp_path / "ours.cow")
     assert (tmp_path / "ours.cow").read_bytes() == (tmp_path / "theirs.cow").read_bytes()
     assert (tmp_path / "ours.cow.backing.json").exists()
 
@@ -268,7 +268,7 @@ def test_create_records_resolved_directory_like_uml(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to(real)
     subprocess.run(["uml_mkcow", "theirs.cow", "link/base.img"], check=True, cwd=tmp_path,
                    capture_output=True)
-    create(tmp_path / "link" / "base.img", tmp_path / "ours.cow")
+    create_cow(tmp_path / "link" / "base.img", tmp_path / "ours.cow")
     assert (tmp_path / "ours.cow").read_bytes() == (tmp_path / "theirs.cow").read_bytes()
     assert read_header(tmp_path / "ours.cow").backing_file == str(real / "base.img")
 
@@ -278,9 +278,9 @@ def test_create_refuses_existing_output(tmp_path: Path) -> None:
     write_random(base, 1 << 20)
     (tmp_path / "c.cow").write_bytes(b"keep")
     with pytest.raises(CowError, match="already exists"):
-        create(base, tmp_path / "c.cow")
+        create_cow(base, tmp_path / "c.cow")
     assert (tmp_path / "c.cow").read_bytes() == b"keep"
-    create(base, tmp_path / "c.cow", force=True)
+    create_cow(base, tmp_path / "c.cow", force=True)
     assert read_header(tmp_path / "c.cow").size == 1 << 20
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.img", "c.cow",
                                                           "c.cow.backing.json"]

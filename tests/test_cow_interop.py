@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cow import create, merge_in_place, merge_to_new, read_header, rebase
+from engine.cow import create_cow, merge_in_place, merge_to_new, read_header, rebase_images
 from engine.cow.format import set_sectors
 from tests.test_cow_format import make_cow, needs_uml, reference_merge, scribble, write_random
 
@@ -86,7 +86,7 @@ def test_partwright_cow_merges_with_uml_moo(tmp_path: Path) -> None:
     base = tmp_path / "base.img"
     write_random(base, SIZE)
     cow = tmp_path / "pw.cow"
-    create(base, cow)
+    create_cow(base, cow)
     scribble(cow, seed=11, writes=120)
     merge_to_new(cow, tmp_path / "ours.img")
     uml_moo(cow, tmp_path / "theirs.img")
@@ -107,7 +107,7 @@ def test_rebased_cows_merge_with_uml_moo(tmp_path: Path) -> None:
         images.append(p)
     out = tmp_path / "cows"
     out.mkdir()
-    res = rebase(base, images, out)
+    res = rebase_images(base, images, out)
     for item, img in zip(res.items, images, strict=True):
         uml_moo(item.cow, tmp_path / "back.img")
         assert (tmp_path / "back.img").read_bytes() == img.read_bytes()
@@ -118,7 +118,7 @@ def test_uml_moo_truncates_partial_last_sector_partwright_does_not(tmp_path: Pat
     base = tmp_path / "base.img"
     write_random(base, (1 << 20) + 100)
     cow = tmp_path / "c.cow"
-    create(base, cow)
+    create_cow(base, cow)
     h = read_header(cow)
     fd = os.open(cow, os.O_RDWR)
     set_sectors(fd, h, 5, b"\xab" * 512)
@@ -140,7 +140,7 @@ def test_uml_moo_accepts_header_mtime_partwright_refreshed(tmp_path: Path) -> No
     base = tmp_path / "base.img"
     write_random(base, SIZE)
     cow = tmp_path / "c.cow"
-    create(base, cow)
+    create_cow(base, cow)
     scribble(cow)
     shutil.copyfile(base, tmp_path / "copy.img")
     st = os.stat(base)

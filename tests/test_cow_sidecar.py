@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cow import create, merge_in_place, read_header
+from engine.cow import create_cow, merge_in_place, read_header
 from engine.cow.sidecar import CHUNK, load, zero_digest
 from partwright.cli import main
 from tests.test_cow_format import HAVE_UML, make_cow, scribble, sha256, write_random
@@ -42,7 +42,7 @@ def setup(tmp_path: Path) -> tuple[Path, Path]:
     base = tmp_path / "base.img"
     write_random(base, SIZE)
     cow = tmp_path / "c.cow"
-    create(base, cow)
+    create_cow(base, cow)
     scribble(cow)
     return base, cow
 
@@ -191,7 +191,7 @@ def test_sparse_backing_hashes_holes_without_reading(tmp_path: Path) -> None:
         f.truncate(1 << 30)
         f.seek(100 << 20)
         f.write(b"data")
-    create(base, tmp_path / "c.cow")
+    create_cow(base, tmp_path / "c.cow")
     sc = load(tmp_path / "c.cow")
     assert sc is not None and len(sc.digests) == 256
     holes = [d for d in sc.digests if d == zero_digest(CHUNK)]
@@ -202,7 +202,7 @@ def test_in_place_merge_keeps_own_cow_valid_and_flags_others(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, setup: tuple[Path, Path]) -> None:
     base, cow = setup
     other = tmp_path / "other.cow"
-    create(base, other)
+    create_cow(base, other)
     before = sha256(base)
     rc, _, err = cli(capsys, "merge", "--in-place", cow)
     line = one_error_line(err)
@@ -221,7 +221,7 @@ def test_in_place_merge_refreshes_only_touched_chunks(tmp_path: Path) -> None:
     base = tmp_path / "base.img"
     write_random(base, SIZE)
     cow = tmp_path / "c.cow"
-    create(base, cow)
+    create_cow(base, cow)
     from engine.cow.format import set_sectors
     h = read_header(cow)
     fd = os.open(cow, os.O_RDWR)

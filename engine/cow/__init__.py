@@ -9,10 +9,10 @@
 - `sparse`: SEEK_DATA/SEEK_HOLE, copy_file_range and hole punching
 """
 
-from engine.cow.create import CowInfo, Created, create, info
+from engine.cow.create import CowInfo, Created, cow_info, create_cow
 from engine.cow.format import CowHeader, read_header
 from engine.cow.merge import MergeResult, check, merge_in_place, merge_to_new, open_checked
-from engine.cow.rebase import RebaseItem, RebaseResult, rebase
+from engine.cow.rebase import RebaseItem, RebaseResult, rebase_images
 from engine.cow.sidecar import Sidecar, Verdict
 
 __all__ = [
@@ -25,11 +25,11 @@ __all__ = [
     "Sidecar",
     "Verdict",
     "check",
-    "create",
-    "info",
+    "cow_info",
+    "create_cow",
     "merge_in_place",
     "merge_to_new",
     "open_checked",
     "read_header",
-    "rebase",
+    "rebase_images",
 ]

@@ -50,7 +50,7 @@ def _backing_stat(backing: StrPath) -> tuple[int, os.stat_result]:
         os.close(fd)
 
 
-def create(backing: StrPath, out: StrPath, fmt: str = "uml", force: bool = False,
+def create_cow(backing: StrPath, out: StrPath, fmt: str = "uml", force: bool = False,
            record: bool = True, sectorsize: int = DEFAULT_SECTORSIZE,
            alignment: int = DEFAULT_ALIGNMENT, progress: Progress | None = None) -> Created:
     """A new, empty COW over backing at out, with its backing record."""
@@ -122,7 +122,7 @@ class CowInfo:
     data_offset: int | None = None
 
 
-def info(cow: StrPath) -> CowInfo:
+def cow_info(cow: StrPath) -> CowInfo:
     """Describe a COW file from its header and bitmap (the backing file is
     not read)."""
     where = os.fspath(cow)

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from engine.cow import sidecar
 from engine.cow.files import (
@@ -127,36 +130,94 @@ def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
     return [(c, sum(dist(c, img) for img in images) * SECTOR) for c in candidates]
 
 
-def _verify(cfd: int, header: CowHeader, bfd: int, base_digests: dict[int, str],
-            img_digests: dict[int, str], where: str) -> None:
+T = TypeVar("T")
+R = TypeVar("R")
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """pool.map in order, with at most 2 * WORKERS tasks (and their 4 MiB
+    buffers) in flight. hashlib and pread release the GIL, so hashing runs on
+    every core while the main thread writes."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= 2 * WORKERS:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _verify(pool: ThreadPoolExecutor, cfd: int, header: CowHeader, bfd: int,
+            base_digests: dict[int, str], img_digests: dict[int, str], where: str) -> None:
     """Merge the COW on disk back chunk by chunk; its digests must be the image's."""
     size = header.size
     per_chunk = CHUNK // SECTOR // 8  # bitmap bytes per chunk
-    for i in range(-(-size // CHUNK)):
+
+    def merged(job: tuple[int, list[tuple[int, int]]]) -> tuple[int, str]:
+        i, runs = job
         off = i * CHUNK
         length = min(CHUNK, size - off)
-        piece_len = min(per_chunk, header.bitmap_len - i * per_chunk)
-        piece = os.pread(cfd, piece_len, header.bitmap_offset + i * per_chunk)
-        runs = list(runs_in_bitmap(piece, i * per_chunk * 8)) if piece.strip(b"\0") else []
-        if not runs:
-            merged = base_digests.get(i, zero_digest(length))
-        else:
-            buf = bytearray(_read(bfd, off, length))
-            for s, count in runs:
-                start = s * SECTOR - off
-                end = min(start + count * SECTOR, length)
-                buf[start:end] = _read(cfd, header.data_offset + off + start, end - start)
-            merged = hashlib.sha256(buf).hexdigest()
-        if merged != img_digests.get(i, zero_digest(length)):
-            raise CowError(f"{where}: verification failed: merging the new COW back differs "
-                           f"from the image in the 4 MiB block at offset {off}")
+        buf = bytearray(_read(bfd, off, length))
+        for s, count in runs:
+            start = s * SECTOR - off
+            end = min(start + count * SECTOR, length)
+            buf[start:end] = _read(cfd, header.data_offset + off + start, end - start)
+        return i, hashlib.sha256(buf).hexdigest()
+
+    def jobs() -> Iterator[tuple[int, list[tuple[int, int]]]]:
+        for i in range(-(-size // CHUNK)):
+            length = min(CHUNK, size - i * CHUNK)
+            piece_len = min(per_chunk, header.bitmap_len - i * per_chunk)
+            piece = os.pread(cfd, piece_len, header.bitmap_offset + i * per_chunk)
+            if piece.strip(b"\0"):
+                yield i, list(runs_in_bitmap(piece, i * per_chunk * 8))
+            elif base_digests.get(i, zero_digest(length)) != img_digests.get(i, zero_digest(length)):
+                _fail(where, i)
+
+    for i, digest in _bounded_map(pool, merged, jobs()):
+        if digest != img_digests.get(i, zero_digest(min(CHUNK, size - i * CHUNK))):
+            _fail(where, i)
 
 
-def _diff_one(base: str, bfd: int, image: str, dst: AtomicOutput, header_raw: bytes,
-              header: CowHeader, base_digests: dict[int, str], base_data: set[int],
-              tick: Callable[[int], None]) -> tuple[int, dict[int, str]]:
+def _fail(where: str, i: int) -> None:
+    raise CowError(f"{where}: verification failed: merging the new COW back differs "
+                   f"from the image in the 4 MiB block at offset {i * CHUNK}")
+
+
+@dataclass(frozen=True)
+class _ChunkDiff:
+    index: int
+    base_digest: str | None
+    img_digest: str | None  # None: equal to the base
+    runs: list[tuple[int, int]]
+    pieces: list[tuple[int, bytes]]  # (image offset, non-zero data) to store
+
+
+def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
+              header_raw: bytes, header: CowHeader, base_digests: dict[int, str],
+              base_data: set[int], tick: Callable[[int], None]) -> tuple[int, dict[int, str]]:
     size = header.size
     ifd = open_existing(image, os.O_RDONLY, "image")
+
+    def compare(job: tuple[int, bool]) -> _ChunkDiff:
+        i, need_base = job
+        off = i * CHUNK
+        length = min(CHUNK, size - off)
+        b = _read(bfd, off, length)
+        a = _read(ifd, off, length)
+        base_digest = hashlib.sha256(b).hexdigest() if need_base else None
+        if a == b:
+            return _ChunkDiff(i, base_digest, None, [], [])
+        runs = diff_runs(a, b, off, length)
+        pieces = []
+        for s, count in runs:
+            start = s * SECTOR - off
+            piece = a[start:start + count * SECTOR]
+            if not is_zero(piece):
+                pieces.append((off + start, piece))
+        return _ChunkDiff(i, base_digest, hashlib.sha256(a).hexdigest(), runs, pieces)
+
     try:
         lock(ifd, False, "image", image)
         os.pwrite(dst.fd, header_raw, 0)
@@ -166,32 +227,21 @@ def _diff_one(base: str, bfd: int, image: str, dst: AtomicOutput, header_raw: by
         sectors = 0
         per_chunk = CHUNK // SECTOR // 8
         nchunks = -(-size // CHUNK)
-        for i in range(nchunks):
-            off = i * CHUNK
-            length = min(CHUNK, size - off)
-            if i not in todo:
-                tick(length)
-                continue
-            b = _read(bfd, off, length)
-            a = _read(ifd, off, length)
-            if i not in base_digests:
-                base_digests[i] = hashlib.sha256(b).hexdigest()
-            if a == b:
-                img_digests[i] = base_digests[i]
-                tick(length)
-                continue
-            img_digests[i] = hashlib.sha256(a).hexdigest()
-            runs = diff_runs(a, b, off, length)
-            sectors += _count(runs)
-            for s, count in runs:
-                start = s * SECTOR - off
-                piece = a[start:start + count * SECTOR]
-                if not is_zero(piece):
-                    os.pwrite(dst.fd, piece, header.data_offset + off + start)
-            nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
-            os.pwrite(dst.fd, bitmap_bytes(runs, i * per_chunk * 8, nbytes),
-                      header.bitmap_offset + i * per_chunk)
-            tick(length)
+        tick(sum(min(CHUNK, size - i * CHUNK) for i in range(nchunks) if i not in todo))
+        jobs = ((i, i not in base_digests) for i in sorted(todo) if i < nchunks)
+        for d in _bounded_map(pool, compare, jobs):
+            i = d.index
+            if d.base_digest is not None:
+                base_digests[i] = d.base_digest
+            img_digests[i] = d.img_digest or base_digests[i]
+            if d.runs:
+                sectors += _count(d.runs)
+                for off, piece in d.pieces:
+                    os.pwrite(dst.fd, piece, header.data_offset + off)
+                nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
+                os.pwrite(dst.fd, bitmap_bytes(d.runs, i * per_chunk * 8, nbytes),
+                          header.bitmap_offset + i * per_chunk)
+            tick(min(CHUNK, size - i * CHUNK))
     finally:
         os.close(ifd)
     return sectors, img_digests
@@ -201,7 +251,7 @@ def cow_name(image: StrPath) -> str:
     return Path(image).stem + ".cow"
 
 
-def rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: bool = False,
+def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: bool = False,
            force: bool = False, progress: Progress | None = None) -> RebaseResult:
     """Write out_dir/<image stem>.cow over base for every image (with choose,
     over whichever of base and the images minimises the total COW bytes)."""
@@ -259,10 +309,10 @@ def rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: b
         base_digests: dict[int, str] = {}
         base_data = _chunks_with_data(bfd, size)
         for image, name in zip(image_s, names, strict=True):
-            with AtomicOutput(name, force=force) as dst:
-                sectors, img_digests = _diff_one(base_s, bfd, image, dst, header_raw, header,
+            with AtomicOutput(name, force=force) as dst, ThreadPoolExecutor(WORKERS) as pool:
+                sectors, img_digests = _diff_one(pool, bfd, image, dst, header_raw, header,
                                                  base_digests, base_data, tick)
-                _verify(dst.fd, header, bfd, base_digests, img_digests, image)
+                _verify(pool, dst.fd, header, bfd, base_digests, img_digests, image)
                 now = os.fstat(bfd)
                 if (now.st_mtime_ns, now.st_ctime_ns) != (st.st_mtime_ns, st.st_ctime_ns):
                     raise CowError(f"base file {base_s} changed during the rebase")
