@@ -1,0 +1,147 @@
+"""Clones: a sparse block copy of the origin, then new identifiers.
+
+The copy moves only the origin's data extents (engine/image/sparse.py). The
+new identifiers are chosen by what `blkid -p` finds in the copy, through the
+REIDENTIFY table (blkid TYPE -> function), so further kinds (crypto_LUKS:
+`cryptsetup luksUUID`, LVM2_member: `vgimportclone` on a loop, and
+linux_raid_member: an offline md superblock rewrite; see issue 7) are one
+entry each. Tools without an offset option (xfs_admin, btrfstune, cryptsetup)
+work on a sparse extract of the partition that is copied back.
+
+| blkid TYPE | new identifier |
+| ext2/3/4 | `tune2fs -f -U UUID image?offset=N` |
+| xfs      | `xfs_admin -U UUID` on an extract, then `xfs_db -x -c "logformat -c 1"` |
+| btrfs    | `btrfstune -f -U UUID` on an extract (fsid; the device UUID stays) |
+| vfat     | volume serial written at 0x27 (FAT12/16) or 0x43 (FAT32) of the boot sector and its backup; the label stays |
+| swap     | the 16 UUID bytes at offset 1036 of the swap header; the label stays |
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.errors import PartwrightError, ToolError
+from engine.image import sparse
+from engine.image.filesystems import FsSpec
+from engine.image.identity import Identity
+from engine.image.tools import run
+
+
+@dataclass(frozen=True)
+class Region:
+    """A partition's bytes inside an image file."""
+
+    path: str
+    offset: int
+    size: int
+
+
+Reidentifier = Callable[[Region, FsSpec, Identity, str], None]
+
+
+def probe(region: Region) -> dict[str, str]:
+    """`blkid -p` of a region: TYPE, UUID, LABEL ... (empty when nothing is found)."""
+    proc = run(
+        ["blkid", "-p", "-o", "export", "-O", str(region.offset), "-S", str(region.size), region.path],
+        check=False,
+    )
+    if proc.returncode not in (0, 2):  # 2: nothing found
+        raise ToolError(f"blkid failed on {region.path} at offset {region.offset}: {proc.stderr.strip()}")
+    found: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            found[key] = value
+    return found
+
+
+def _ext(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
+    run(["tune2fs", "-f", "-U", spec.uuid, f"{region.path}?offset={region.offset}"],
+        env=ident.tool_env(), what=f"new UUID for partition {spec.number}")
+
+
+def _on_extract(*commands: list[str]) -> Reidentifier:
+    def reidentify(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
+        tmp = os.path.join(workdir, f"p{spec.number}.reid")
+        with open(region.path, "r+b") as img:
+            sparse.extract(img.fileno(), region.offset, region.size, tmp)
+            try:
+                for command in commands:
+                    args = [a.replace("{uuid}", spec.uuid) for a in command]
+                    run([*args, tmp], env=ident.tool_env(), what=f"new UUID for partition {spec.number}")
+                with open(tmp, "rb") as src:
+                    sparse.copy_range(src.fileno(), 0, img.fileno(), region.offset, region.size)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+    return reidentify
+
+
+def _vfat(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
+    serial = int(spec.uuid.replace("-", ""), 16)
+    with open(region.path, "r+b") as img:
+        fd = img.fileno()
+        boot = os.pread(fd, 512, region.offset)
+        if boot[510:512] != b"\x55\xaa":
+            raise PartwrightError(f"partition {spec.number}: no FAT boot sector to re-serial")
+        bytes_per_sector = struct.unpack_from("<H", boot, 0x0B)[0]
+        fat16_size = struct.unpack_from("<H", boot, 0x16)[0]
+        places = [region.offset]
+        if fat16_size == 0:  # FAT32: serial at 0x43, and a backup boot sector
+            at = 0x43
+            backup = struct.unpack_from("<H", boot, 0x32)[0]
+            if backup not in (0, 0xFFFF):
+                places.append(region.offset + backup * bytes_per_sector)
+        else:
+            at = 0x27
+        for place in places:
+            os.pwrite(fd, struct.pack("<I", serial), place + at)
+
+
+def _swap(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
+    with open(region.path, "r+b") as img:
+        page = os.pread(img.fileno(), 4096, region.offset)
+        if page[4086:4096] not in (b"SWAPSPACE2", b"SWAP-SPACE"):
+            raise PartwrightError(f"partition {spec.number}: no swap header to re-UUID")
+        os.pwrite(img.fileno(), uuid.UUID(spec.uuid).bytes, region.offset + 1036)
+
+
+REIDENTIFY: dict[str, Reidentifier] = {
+    "ext2": _ext,
+    "ext3": _ext,
+    "ext4": _ext,
+    # xfs_admin rewrites the whole 64 MiB log with cycle-2 records; formatting
+    # it back to cycle 1 (what mkfs.xfs leaves: one record, then zeros) keeps
+    # the clone as sparse as its origin. The log is clean either way.
+    "xfs": _on_extract(["xfs_admin", "-U", "{uuid}"], ["xfs_db", "-x", "-c", "logformat -c 1"]),
+    "btrfs": _on_extract(["btrfstune", "-f", "-U", "{uuid}"]),
+    "vfat": _vfat,
+    "swap": _swap,
+}
+
+
+def clone_partition(
+    image: str, origin: FsSpec, clone: FsSpec, ident: Identity, workdir: str
+) -> int:
+    """Copy the origin's blocks to the clone and give the copy its own
+    identifiers. Returns the bytes copied."""
+    if origin.size != clone.size:
+        raise PartwrightError(
+            f"partition {clone.number} is {clone.size} bytes, its origin {origin.size}"
+        )
+    with open(image, "r+b") as img:
+        copied = sparse.copy_range(img.fileno(), origin.offset, img.fileno(), clone.offset, origin.size)
+    region = Region(image, clone.offset, clone.size)
+    found = probe(region).get("TYPE", "")
+    func = REIDENTIFY.get(found)
+    if func is None:
+        raise PartwrightError(
+            f"partition {clone.number} ({clone.key}): no way to give a {found or 'unknown'}"
+            " clone new identifiers"
+        )
+    func(region, clone, ident, workdir)
+    return copied
