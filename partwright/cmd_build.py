@@ -1,0 +1,141 @@
+"""`partwright build` and `partwright inspect`: write a disk image, read one back."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from engine.errors import PartwrightError
+
+
+def register(sub: Any) -> None:
+    b = sub.add_parser("build", help="write the disk image a description gives")
+    b.add_argument("file", metavar="FILE", help="KIWI description or bare <type> element")
+    b.add_argument("-o", "--output", metavar="IMAGE", required=True, help="the image to write")
+    b.add_argument("--format", choices=("raw", "qcow2"), default="raw", help="image format")
+    b.add_argument("--root-tree", metavar="DIR",
+                   help="fill root and the partitions mounted below it from DIR")
+    b.add_argument("--seed", metavar="TEXT",
+                   help="derive every UUID, serial and the disk GUID from TEXT (same bytes every time)")
+    b.add_argument("--profile", help="use the <type> of this profile")
+    b.add_argument("--json", action="store_true", help="the build report as one JSON object")
+    b.set_defaults(func=run_build)
+
+    i = sub.add_parser("inspect", help="read an image back: table, filesystems, clones, partids")
+    i.add_argument("image", metavar="IMAGE")
+    i.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    i.set_defaults(func=run_inspect)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from engine.description import load
+    from engine.image.build import build
+    from engine.planner import plan as make_plan
+
+    desc = load(args.file, profile=args.profile)
+    plan = make_plan(desc.layout)
+    report = _with_progress(
+        lambda progress: build(plan, args.output, fmt=args.format, root_tree=args.root_tree,
+                               seed=args.seed, progress=progress)
+    )
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(box=None, header_style="bold")
+    for column in ("#", "name", "fs", "label", "UUID", "PARTUUID", "clone of"):
+        table.add_column(column)
+    for p in report.partitions:
+        table.add_row(str(p.number), p.name or p.key, p.filesystem or "-", p.label or "-",
+                      p.uuid or "-", p.partuuid, str(p.clone_of) if p.clone_of else "")
+    console.print(table)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    console.print(
+        f"{report.output}: {_size(report.disk_bytes)} {report.format}, {_size(report.allocated_bytes)}"
+        f" allocated, {len(report.checks)} filesystems checked clean, {report.seconds:.2f} s;"
+        f" partids in {report.partids_path}"
+    )
+    return 0
+
+
+def _with_progress(work: Any) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.image.build import STEPS
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return work(None)
+    with Progress(TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.fields[step]}"),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("building", total=len(STEPS), step="")
+
+        def progress(step: str, done: int, total: int) -> None:
+            index = STEPS.index(step) if step in STEPS else 0
+            fraction = done / total if total else 1.0
+            bar.update(task, completed=index + fraction, step=f"{step} {done}/{total}")
+
+        return work(progress)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
+        value /= 1024
+    return f"{n} B"
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from engine.image.inspect import inspect
+
+    try:
+        report = inspect(args.image)
+    except FileNotFoundError as exc:
+        raise PartwrightError(f"{args.image}: {exc.strerror}") from exc
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"{report.path}: {report.format}, {report.table} table, disk id {report.disk_id},"
+                  f" {_size(report.disk_bytes)}, {_size(report.allocated_bytes)} allocated")
+    table = Table(box=None, header_style="bold")
+    for column in ("#", "start", "end", "type", "name", "fs", "label", "UUID", "PARTUUID"):
+        table.add_column(column)
+    for p in report.partitions:
+        fs = p.filesystem or "-"
+        if p.version and p.filesystem == "vfat":
+            fs = f"vfat ({p.version})"
+        table.add_row(str(p.number), str(p.start), str(p.end), p.code, p.name or "-", fs,
+                      p.label or "-", p.uuid or "-", p.partuuid or "-")
+    console.print(table)
+    if report.clones:
+        for pair in report.clones:
+            how = ("byte-identical: shares its identifiers" if pair.identical
+                   else f"same content apart from identifiers ({pair.differing_blocks} blocks differ)")
+            console.print(f"clone: {pair.clone} of {pair.origin}, {how}")
+    else:
+        console.print("clones: none found")
+    for dup in report.duplicates:
+        console.print(f"[red]duplicate[/] {dup}")
+    if report.partids_path is None:
+        console.print("partids: no IMAGE.partids next to the image")
+    elif report.partids_agree:
+        console.print(f"partids: {report.partids_path} agrees with the image")
+    else:
+        for problem in report.partids_problems:
+            console.print(f"[red]partids:[/] {problem}")
+    return 0
