@@ -142,6 +142,14 @@ def check_plan(
             out.append(Diagnostic("partuuid-msdos", "error",
                                   "devicepersistency=\"by-partuuid\" on an msdos table: KIWI refuses"
                                   " it at build time", None, "use by-uuid or by-label, or a gpt table"))
+        first = next((q for q in reqs if q.part_id in (None, 1)), None)
+        if first is not None and (first.type_name not in ("t.linux", "t.csm", "t.efi")
+                                  or r.firmware == "bios"):
+            out.append(Diagnostic(
+                "msdos-first-recreated", "warning",
+                f"KIWI re-creates partition 1 ({first.gpt_name}) to set the start sector: fdisk"
+                " gives it type 83 and drops its boot flag",
+                first.key, "put a plain linux partition first, or fix the type after the build"))
         if r.efi:
             out.append(Diagnostic("esp-msdos", "info",
                                   "on an msdos table the ESP (and bios_grub) get type 83, not ef",
@@ -175,6 +183,11 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
     if r.table == "dasd" and n > DASD_MAX:
         out.append(Diagnostic("dasd-partitions", "error",
                               f"the layout needs {n} partitions; a DASD holds {DASD_MAX}"))
+    if layout.force_mbr and r.efi and r.table == "msdos":
+        out.append(Diagnostic(
+            "force-mbr-msdos", "error",
+            "force_mbr on an msdos table: KIWI fails (NotImplementedError in set_mbr)",
+            None, "drop force_mbr; the table is msdos already"))
     if layout.force_mbr and r.efi and r.table == "gpt":
         if len(entries) > 4:
             out.append(Diagnostic(
@@ -237,15 +250,24 @@ def _failure(layout: Layout, r: Resolved, reqs: Sequence[Request],
             return []  # said by the table limits
     if "collide" in failure or "in use" in failure or "exists already" in failure:
         return []  # said by part-id-collision
+    if failure.startswith("KIWI crashes"):
+        first = reqs[0]
+        return [Diagnostic(
+            "kiwi-crash", "error",
+            f"{failure}: KIWI's msdos code grows partition 1 by the disk_start_sector offset and"
+            " fails when that partition is a boot, swap, spare or clone partition",
+            first.key, "use disk_start_sector 2048 on msdos, or a gpt table")]
     placed = len([e for e in entries if e.role != "extended"])
     failed = reqs[min(placed, len(reqs) - 1)]
     root_sized_from_disk = not (layout.oem_systemsize and not r.resize)
-    if (layout.root_clone and layout.partitions and root_sized_from_disk
+    middle_spare = bool(r.spare_mb and not layout.spare_part_is_last)
+    if (layout.root_clone and (layout.partitions or middle_spare) and root_sized_from_disk
             and (failed.key == "root" or failed.key.startswith("rootclone"))):
         return [Diagnostic(
             "root-clone-overrun", "error",
             f"KIWI sizes the root and its {layout.root_clone} clone(s) from the disk without"
-            f" counting the {len(layout.partitions)} custom partition(s), so {failed.gpt_name}"
+            f" counting the {len(layout.partitions)} custom partition(s)"
+            f"{' and the spare partition' if middle_spare else ''}, so {failed.gpt_name}"
             f" runs past the end of the disk and sgdisk fails ({failure})",
             failed.key, "set <oem-systemsize> and <oem-resize>false</oem-resize>")]
     need = sum(q.mbsize or 1 for q in reqs)

@@ -10,7 +10,7 @@ an error diagnostic saying why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine import diagnostics
 from engine.disksize import DiskSize, disk_size, estimate_mbytes
@@ -35,6 +35,11 @@ MSDOS_CODES = {
     "t.lvm": "8e", "t.raid": "fd", "t.prep": "41",
 }
 
+MBR_FROM_GPT = {  # sgdisk's MBR conversion of the GPT type codes KIWI uses
+    "EF02": "ef", "EF00": "ef", "8300": "83", "8200": "82", "8E00": "8e", "FD00": "fd",
+    "4100": "41",
+}
+
 
 @dataclass(frozen=True)
 class Request:
@@ -51,6 +56,9 @@ class Request:
     filesystem: str | None = None
     mountpoint: str | None = None
     label: str | None = None
+    # KIWI hands this size to the partitioner as text (boot, swap, spare,
+    # clones): its msdos start-sector arithmetic then raises a TypeError
+    size_is_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ def _clones(
                 filesystem=base.filesystem,
                 mountpoint=None,
                 label=base.label,
+                size_is_text=True,
             )
         )
     return out
@@ -173,13 +182,13 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[diagnosti
     if r.boot:
         boot = Request("p.lxboot", "boot", "kiwi_BootPart", "boot", "t.linux", r.boot_mb,
                        layout.bootpart_id, filesystem=layout.bootfilesystem or layout.filesystem,
-                       mountpoint="/boot", label="BOOT")
+                       mountpoint="/boot", label="BOOT", size_is_text=True)
         reqs += _clones(boot, "boot", layout.boot_clone, r.boot_mb, layout.bootpart_id)
         reqs.append(boot)
         used += r.boot_mb * (layout.boot_clone + 1)
     if r.swap_mb and layout.volume_manager != "lvm":
         reqs.append(Request("p.swap", "swap", "kiwi_SwapPart", "swap", "t.swap", r.swap_mb,
-                            filesystem="swap", label="SWAP"))
+                            filesystem="swap", label="SWAP", size_is_text=True))
         used += r.swap_mb
     for part in layout.partitions:
         type_name = part.partition_type or "t.linux"
@@ -241,6 +250,8 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[diagnosti
             root = Request("p.lxroot", "root", "kiwi_RootPart", "root", "t.linux", root_mb,
                            layout.rootpart_id, filesystem=fs if not overlay else "ext4",
                            mountpoint="/", label=layout.rootfs_label or "ROOT")
+        if root_clone:  # the size string becomes clone:S:S
+            root = replace(root, size_is_text=True)
         reqs += _clones(root, "root", root_clone, root_mb, layout.rootpart_id)
         reqs.append(root)
     if layout.spare_part_is_last:
@@ -251,7 +262,7 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[diagnosti
 def _spare(layout: Layout, mbsize: int | None) -> Request:
     return Request("p.spare", "spare", "kiwi_SparePart", "spare", "t.linux", mbsize,
                    filesystem=layout.spare_part_fs, mountpoint=layout.spare_part_mountpoint,
-                   label="SPARE")
+                   label="SPARE", size_is_text=True)
 
 
 def place(
@@ -283,10 +294,15 @@ def place(
                     placed.append((req, dos.add_logical(number, req.mbsize)))
                 else:
                     mb = req.mbsize
-                    if number == 1 and mb is not None:
+                    if number == 1 and mb is not None and r.start_sector > 2048:
+                        if req.size_is_text:
+                            raise PlacementError(
+                                f"KIWI crashes: TypeError adding the start-sector offset to"
+                                f" the size of {req.gpt_name}, which it holds as text"
+                            )
                         mb += first_mb_extra
                     placed.append((req, dos.add_primary(number, mb)))
-            if r.start_sector != 2048:
+            if any(slot.number == 1 for slot in dos.slots):
                 dos.move_first_start(r.start_sector)
                 placed = [
                     (q, next(s for s in dos.slots if s.number == slot.number))
@@ -347,8 +363,17 @@ def plan(layout: Layout) -> Plan:
     # a table holds at most a few hundred entries: place no further than that
     placed, failure = place(reqs[: diagnostics.PLACE_LIMIT], r, layout, partitioned_sectors)
     entries = [_entry(q, s, r.table) for q, s in placed]
+    if r.table == "msdos" and failure is None:
+        # KIWI's set_start_sector (run last) deletes partition 1 and re-creates it with
+        # fdisk, which gives it the default type 83 and no boot flag
+        entries = [replace(e, code="83") if e.number == 1 else e for e in entries]
     entries.sort(key=lambda e: e.number)
-    free = free_regions(entries, r.table, disk_sectors, partitioned_sectors)
+    table = r.table
+    if layout.force_mbr and r.efi and table == "gpt" and failure is None and len(entries) <= 4:
+        # sgdisk -m: the same sectors in an msdos table, GPT types mapped
+        table = "msdos"
+        entries = [replace(e, name=None, code=MBR_FROM_GPT.get(e.code, "83")) for e in entries]
+    free = free_regions(entries, table, disk_sectors, partitioned_sectors)
     ids = partids_for(placed, layout)
     found += diagnostics.check_plan(layout, r, reqs, entries, free, failure, disk_sectors)
     volumes: tuple[LogicalVolume, ...] = ()
@@ -359,7 +384,7 @@ def plan(layout: Layout) -> Plan:
         )
     return Plan(
         layout=layout,
-        table=r.table,
+        table=table,
         disk_sectors=disk_sectors,
         disk_size_estimated=r.size.estimated,
         entries=tuple(entries),

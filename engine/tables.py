@@ -101,15 +101,17 @@ class GptTable:
             first = _align_up(block[0])
             requested = first
         if mbsize is None:
+            # --align-end: the end of the block, end+1 rounded down to the
+            # grain while that keeps the partition non-empty
             last = block[1]
+            if (last + 1) % GRAIN:
+                aligned = _align_down(last + 1) - 1
+                if aligned > first:
+                    last = aligned
         else:
+            # +SIZE counts from the requested start, even when sgdisk moved
+            # the start down to the grain; --align-end leaves it alone
             last = requested + mbsize * GRAIN - 1
-        # --align-end: end+1 on the grain, rounding down while that keeps
-        # the partition non-empty
-        if (last + 1) % GRAIN:
-            aligned = _align_down(last + 1) - 1
-            if aligned > first:
-                last = aligned
         if first > block[1] or last > block[1] or last < first:
             raise PlacementError(
                 f"Could not create partition {number} from {first} to {last}"
@@ -189,8 +191,11 @@ class MsdosTable:
         return slot
 
     def move_first_start(self, start_sector: int) -> None:
-        """KIWI's set_start_sector: partition 1 re-created at `start_sector`
-        with the same end."""
+        """KIWI's set_start_sector: fdisk deletes partition 1 and re-creates
+        it at `start_sector` with the default end: the end of the free space
+        it starts in (up to the next primary or extended partition)."""
+        others = [s.start for s in self.slots if s.number != 1 and not s.logical]
         for i, slot in enumerate(self.slots):
-            if slot.number == 1 and start_sector <= slot.end:
-                self.slots[i] = Slot(1, start_sector, slot.end)
+            if slot.number == 1:
+                end = min((s for s in others if s > start_sector), default=self.last + 1) - 1
+                self.slots[i] = Slot(1, start_sector, end)

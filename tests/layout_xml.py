@@ -83,9 +83,13 @@ def type_xml(layout: Layout) -> str:
             sattrs += f' preferlvm="{_b(sd.preferlvm)}"'
         lines.append(f"  <systemdisk{sattrs}>")
         for v in sd.volumes:
-            size = "all" if v.all_free else f"{v.size_mb}M"
+            size = ' size="all"' if v.all_free else ""
+            if v.size_mb is not None:
+                size = f' size="{v.size_mb}M"'
+            elif v.freespace_mb is not None:
+                size = f' freespace="{v.freespace_mb}M"'
             mp = f" mountpoint={quoteattr(v.mountpoint)}" if v.mountpoint else ""
-            lines.append(f"    <volume name={quoteattr(v.name)} size=\"{size}\"{mp}/>")
+            lines.append(f"    <volume name={quoteattr(v.name)}{size}{mp}/>")
         lines.append("  </systemdisk>")
     lines.append("</type>")
     return "\n".join(lines)

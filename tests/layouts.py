@@ -57,3 +57,25 @@ def layouts(draw: st.DrawFn, msdos_ok: bool = True) -> Layout:
         dosparttable_extended_layout=draw(st.sampled_from([None, True])),
         root_mbytes=draw(st.sampled_from([None, 300, 2000])),
     )
+
+
+@st.composite
+def wide_layouts(draw: st.DrawFn) -> Layout:
+    """Layouts over more of KIWI's attributes: LVM and RAID roots, start
+    sectors, explicit part_ids, small disks that do not fit."""
+    from engine.layout import SystemDisk, Volume
+
+    base = draw(layouts())
+    role = draw(st.sampled_from(["plain", "plain", "lvm", "raid"]))
+    changes: dict[str, object] = {}
+    if role == "lvm":
+        vols = draw(st.lists(st.sampled_from(["home", "var", "srv"]), max_size=2, unique=True))
+        changes["systemdisk"] = SystemDisk(volumes=tuple(
+            Volume(v, draw(st.sampled_from([None, 100, 500])), mountpoint=f"/{v}") for v in vols))
+    elif role == "raid":
+        changes["mdraid"] = draw(st.sampled_from(["mirroring", "striping"]))
+    if draw(st.booleans()):
+        changes["disk_start_sector"] = draw(st.sampled_from([None, None, 2048, 4096, 1048576]))
+    if draw(st.booleans()) and base.partitions:
+        changes["size_mb"] = draw(st.sampled_from([512, 1500, 3000]))
+    return base.with_changes(**changes)
