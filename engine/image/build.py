@@ -9,8 +9,9 @@ leaves OUTPUT as it was. A SIGKILL cannot be caught: the partial files then
 stay behind, and the next build of the same OUTPUT removes them first.
 One build per OUTPUT at a time.
 
-Test hook: PARTWRIGHT_BUILD_PAUSE="STEP:SECONDS" sleeps when STEP starts, so
-tests can kill a build at a known point.
+Test hook: PARTWRIGHT_BUILD_PAUSE="STEP:SECONDS" prints "partwright: pausing
+at STEP" on stderr and sleeps when STEP starts, so tests can kill a build at a
+known point.
 """
 
 from __future__ import annotations
@@ -185,6 +186,7 @@ def _pause_hook(step: str) -> None:
     spec = os.environ.get("PARTWRIGHT_BUILD_PAUSE", "")
     name, _, seconds = spec.partition(":")
     if name == step:
+        os.write(2, f"partwright: pausing at {step}\n".encode())
         time.sleep(float(seconds or "30"))
 
 
@@ -206,10 +208,10 @@ def build(
     mark = [time.monotonic()]
 
     def step(name: str, done: int = 0, total: int = 1) -> None:
-        if done == 0:
-            _pause_hook(name)
         if progress is not None:
             progress(name, done, total)
+        if done == 0:
+            _pause_hook(name)
 
     def close_step(name: str) -> None:
         now = time.monotonic()

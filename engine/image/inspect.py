@@ -155,14 +155,18 @@ def _inspect_raw(raw: str, path: str, fmt: str) -> InspectReport:
                 data_bytes=sparse.data_bytes(fd, row.start * table.sector_size,
                                              row.sectors * table.sector_size),
             ))
-        clones = _find_clones(fd, table, parts)
+        partids_path = path + ".partids"
+        found: dict[str, str] | None = None
+        if os.path.isfile(partids_path):
+            with open(partids_path, encoding="utf-8") as fh:
+                found = parse_partids(fh.read())
+        hints = {int(v) for k, v in (found or {}).items()
+                 if v.isdigit() and not _CLONE_KEY.match(k)}
+        clones = _find_clones(fd, table, parts, hints)
     duplicates = _duplicates(parts)
-    partids_path = path + ".partids"
     entries: tuple[tuple[str, str], ...] = ()
     problems: tuple[str, ...] = ()
-    if os.path.isfile(partids_path):
-        with open(partids_path, encoding="utf-8") as fh:
-            found = parse_partids(fh.read())
+    if found is not None:
         entries = tuple(sorted(found.items()))
         problems = tuple(partids_problems(found, parts, clones, table.label))
     return InspectReport(
@@ -201,9 +205,11 @@ def _id_patterns(*parts: InspectedPartition) -> list[bytes]:
     return patterns
 
 
-def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition]) -> tuple[ClonePair, ...]:
-    """Group partitions into clone sets; the origin of a set is the partition
-    whose GPT name does not say "clone" (KIWI), else the lowest number."""
+def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition],
+                 hints: set[int]) -> tuple[ClonePair, ...]:
+    """Group partitions into clone sets; the origin of a set is the one
+    IMAGE.partids names as an origin, else the one whose GPT name does not
+    say "clone" (KIWI), else the lowest number."""
     ss = table.sector_size
     groups: list[list[InspectedPartition]] = []
     results: dict[tuple[int, int], tuple[bool, int, int]] = {}
@@ -226,7 +232,8 @@ def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition]) -> 
     for group in groups:
         if len(group) < 2:
             continue
-        origin = next((p for p in group if p.name and "clone" not in p.name.lower()), group[0])
+        origin = next((p for p in group if p.number in hints), None) or next(
+            (p for p in group if p.name and "clone" not in p.name.lower()), group[0])
         for member in group:
             if member is origin:
                 continue
@@ -321,6 +328,9 @@ def partids_problems(found: dict[str, str], parts: list[InspectedPartition],
     clone_sets: dict[int, set[int]] = {}
     for pair in clones:
         clone_sets.setdefault(pair.origin, {pair.origin}).add(pair.clone)
+    for members in list(clone_sets.values()):
+        for member in members:
+            clone_sets[member] = members
     for key, value in sorted(found.items()):
         if key == "kiwi_RaidDev":
             continue
