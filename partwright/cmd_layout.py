@@ -109,6 +109,8 @@ def print_plan(plan: Plan) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 132))
     lay = plan.layout
     est = " (estimated)" if plan.disk_size_estimated else ""
     console.print(
@@ -120,7 +122,7 @@ def print_plan(plan: Plan) -> None:
     for col, just in (("Number", "right"), ("Start (sector)", "right"),
                       ("End (sector)", "right"), ("Size", "right"), ("Code", "left"),
                       ("Name", "left"), ("Role", "left"), ("Clone of", "left")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for e in plan.entries:
         style = "dim" if e.clone_of else None
         table.add_row(str(e.number), str(e.start), str(e.end), _size(e.sectors), e.code,
@@ -131,7 +133,7 @@ def print_plan(plan: Plan) -> None:
     console.print(table)
     console.print()
     for d in plan.diagnostics:
-        where = f" [{d.partition}]" if d.partition else ""
+        where = f" ({d.partition})" if d.partition else ""
         fix = f" Fix: {d.fix}." if d.fix else ""
-        console.print(f"[{SEVERITY_STYLE[d.severity]}]{d.severity}[/] {d.code}{where}: {d.message}.{fix}",
-                      soft_wrap=True)
+        console.print(f"[{SEVERITY_STYLE[d.severity]}]{d.severity}[/] ", end="")
+        console.print(f"{d.code}{where}: {d.message}.{fix}", markup=False, soft_wrap=True)

@@ -78,4 +78,20 @@ def wide_layouts(draw: st.DrawFn) -> Layout:
         changes["disk_start_sector"] = draw(st.sampled_from([None, None, 2048, 4096, 1048576]))
     if draw(st.booleans()) and base.partitions:
         changes["size_mb"] = draw(st.sampled_from([512, 1500, 3000]))
+    extra = draw(st.sampled_from(["none", "none", "force_mbr", "hybrid", "part_id", "rootpart_id",
+                                  "overlay"]))
+    if extra == "force_mbr":
+        changes["force_mbr"] = True
+    elif extra == "hybrid":
+        changes["gpt_hybrid_mbr"] = True
+    elif extra == "part_id" and base.partitions:
+        first = base.partitions[0]
+        changes["partitions"] = (first.__class__(**{**first.__dict__, "part_id": 20}),
+                                 *base.partitions[1:])
+    elif extra == "rootpart_id":
+        changes["rootpart_id"] = draw(st.sampled_from([1, 9, 30]))
+    elif extra == "overlay" and role == "plain":
+        changes["overlayroot"] = True
+        changes["overlayroot_readonly_partsize"] = draw(st.sampled_from([300, 900]))
+        changes["overlayroot_write_partition"] = draw(st.sampled_from([None, False]))
     return base.with_changes(**changes)
