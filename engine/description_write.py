@@ -205,7 +205,7 @@ class _LayoutEditor(Editor):
                 self.add_child(box, self._render_leaf(spec.xml, format_value(spec, value)))
                 kept.add(spec.xml)
             elif not same_value(spec, self.element_text(el), value):
-                self.set_text(el, format_value(spec, value))
+                self.set_text(el, format_value(spec, value), keep_blanks=spec.kind != "text")
         if not kept and not self.has_comments(box):
             self.remove(box)
 

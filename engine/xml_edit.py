@@ -139,28 +139,32 @@ class Editor:
                 return lead
         return " "
 
-    def set_text(self, el: int, value: str) -> None:
-        """Replace the text of a simple element, keeping whitespace and comments around it."""
+    def set_text(self, el: int, value: str, *, keep_blanks: bool = True) -> None:
+        """Replace the text of a simple element, keeping comments in it and,
+        with `keep_blanks` (for values whose blanks do not count: numbers,
+        booleans), the whitespace around the old value."""
         span = self.spans[el]
         if span.self_closing:
             self._edit(span.attrs_end, span.stag_end, f">{escape_text(value)}</{span.qname}>")
+            return
+        if not keep_blanks and not _SPECIAL.search(self.text, span.stag_end, span.etag_start):
+            self._edit(span.stag_end, span.etag_start, escape_text(value))
             return
         pos = span.stag_end
         for match in [*_SPECIAL.finditer(self.text, span.stag_end, span.etag_start), None]:
             stop = match.start() if match else span.etag_start
             chunk = self.text[pos:stop]
             if chunk.strip():
-                lead = len(chunk) - len(chunk.lstrip())
-                self._edit(pos + lead, pos + len(chunk.rstrip()), escape_text(value))
+                start, end = pos, stop
+                if keep_blanks:
+                    start, end = pos + len(chunk) - len(chunk.lstrip()), pos + len(chunk.rstrip())
+                self._edit(start, end, escape_text(value))
                 return
             if match is None:
                 break
             pos = match.end()
-        content = self.text[span.stag_end:span.etag_start]
-        if content.strip():  # the value sits in CDATA or a comment: replace it all
-            self._edit(span.stag_end, span.etag_start, escape_text(value))
-        else:
-            self._edit(span.etag_start, span.etag_start, escape_text(value))
+        # only blanks, or the value sits in CDATA: replace the content whole
+        self._edit(span.stag_end, span.etag_start, escape_text(value))
 
     def remove(self, el: int) -> None:
         """Remove an element, and its line when it stands alone on it."""

@@ -337,3 +337,13 @@ def test_save_returns_the_base_for_the_next_save(tmp_path: Path) -> None:
     desc = save(desc, desc.layout.with_partition("var", clone=2), path)
     assert load(path).layout == desc.layout
     assert desc.layout.root_clone == 1 and desc.layout.partition("var").clone == 2  # type: ignore[union-attr]
+
+
+def test_text_values_keep_their_blanks_and_numbers_their_layout() -> None:
+    desc = loads('<type image="oem"><oemconfig><oem-swapname> a </oem-swapname>'
+                 '<oem-systemsize> 5 </oem-systemsize></oemconfig></type>')
+    for name in ("b", " ", "  c "):
+        out = to_bytes(desc, desc.layout.with_changes(oem_swapname=name, oem_systemsize=7))
+        assert f"<oem-swapname>{name}</oem-swapname>".encode() in out
+        assert b"<oem-systemsize> 7 </oem-systemsize>" in out
+        assert to_bytes(loads(out), desc.layout) == desc.raw
