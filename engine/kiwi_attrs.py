@@ -96,6 +96,7 @@ TYPE_ATTRS: tuple[Spec, ...] = (
     Spec("rootfs_label", "rootfs_label", "text"),
     Spec("luks", "luks", "secret"),
     Spec("luks_version", "luks_version", "enum", LUKS_VERSIONS),
+    Spec("apply_dps_codes", "apply_dps_codes", "bool"),
 )
 
 OEM_ELEMENTS: tuple[Spec, ...] = (

@@ -103,6 +103,7 @@ class Layout:
     dosparttable_extended_layout: bool | None = None
     force_mbr: bool | None = None
     gpt_hybrid_mbr: bool | None = None
+    apply_dps_codes: bool | None = None  # KIWI 11: Discoverable Partitions type codes
     eficsmpart_id: int | None = None
     efipart_id: int | None = None
     bootpart_id: int | None = None

@@ -328,6 +328,23 @@ def _entry(req: Request | None, slot: Slot, table: str) -> Entry:
     )
 
 
+# sgdisk's codes for the Discoverable Partitions root type of each arch
+DPS_ROOT = {"x86_64": "8304", "aarch64": "8305", "i686": "8303", "i586": "8303",
+            "ppc64le": "FFFF", "riscv64": "FFFF", "s390x": "FFFF"}
+
+
+def _dps(entry: Entry, arch: str) -> Entry:
+    """apply_dps_codes: KIWI types the root (and read-only root) by arch and
+    the boot partition as XBOOTLDR; clones, LVM and RAID roots keep theirs."""
+    if entry.clone_of:
+        return entry
+    if entry.role in ("root", "readonly"):
+        return replace(entry, code=DPS_ROOT.get(arch, "FFFF"))
+    if entry.role == "boot":
+        return replace(entry, code="EA00")
+    return entry
+
+
 def free_regions(entries: list[Entry], table: str, disk_sectors: int,
                  partitioned_sectors: int) -> list[FreeRegion]:
     """Unpartitioned space of at least 1 MiB after the first partition
@@ -368,6 +385,8 @@ def plan(layout: Layout) -> Plan:
         # fdisk, which gives it the default type 83 and no boot flag
         entries = [replace(e, code="83") if e.number == 1 else e for e in entries]
     entries.sort(key=lambda e: e.number)
+    if layout.apply_dps_codes and r.table == "gpt":
+        entries = [_dps(e, layout.arch) for e in entries]
     table = r.table
     if layout.force_mbr and r.efi and table == "gpt" and failure is None and len(entries) <= 4:
         # sgdisk -m: the same sectors in an msdos table, GPT types mapped

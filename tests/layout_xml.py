@@ -26,7 +26,7 @@ def type_xml(layout: Layout) -> str:
         if value is not None:
             attrs.append((name, str(value)))
     for name in ("eficsm", "bootpartition", "spare_part_is_last", "dosparttable_extended_layout",
-                 "force_mbr", "gpt_hybrid_mbr", "overlayroot"):
+                 "force_mbr", "gpt_hybrid_mbr", "overlayroot", "apply_dps_codes"):
         value = getattr(layout, name)
         if value is not None:
             attrs.append((name, _b(value)))

@@ -78,9 +78,11 @@ def wide_layouts(draw: st.DrawFn) -> Layout:
         changes["disk_start_sector"] = draw(st.sampled_from([None, None, 2048, 4096, 1048576]))
     if draw(st.booleans()) and base.partitions:
         changes["size_mb"] = draw(st.sampled_from([512, 1500, 3000]))
-    extra = draw(st.sampled_from(["none", "none", "force_mbr", "hybrid", "part_id", "rootpart_id",
+    extra = draw(st.sampled_from(["none", "dps", "force_mbr", "hybrid", "part_id", "rootpart_id",
                                   "overlay"]))
-    if extra == "force_mbr":
+    if extra == "dps":
+        changes["apply_dps_codes"] = True
+    elif extra == "force_mbr":
         changes["force_mbr"] = True
     elif extra == "hybrid":
         changes["gpt_hybrid_mbr"] = True
