@@ -293,6 +293,24 @@ def _clone_rules(layout: Layout, r: Resolved, reqs: Sequence[Request]) -> list[D
                 f"root_clone={layout.root_clone} without <oem-systemsize>: KIWI divides the disk"
                 " left after the fixed partitions between the root and its clones",
                 "root", "set <oem-systemsize> (MiB) and <oem-resize>false</oem-resize>"))
+    if layout.root_clone:
+        inner = None
+        if layout.luks:
+            inner = ("luks-clone-inner", "a cloned LUKS container gets a new LUKS UUID from"
+                     " KIWI (cryptsetup luksUUID), but the filesystem inside keeps the origin's")
+        elif layout.volume_manager == "lvm":
+            inner = ("lvm-clone-inner", "KIWI's vgimportclone gives a cloned LVM root new PV and"
+                     " VG UUIDs and renames its volume group (systemVG1 ...), but the logical"
+                     " volumes and the filesystems inside keep the origin's UUIDs")
+        elif layout.mdraid:
+            inner = ("raid-clone-inner", "KIWI re-UUIDs a cloned RAID member with mdadm"
+                     " --update=uuid, which needs kernel md; the filesystem inside keeps"
+                     " the origin's UUID")
+        if inner is not None:
+            out.append(Diagnostic(inner[0], "warning",
+                                  inner[1] + "; partwright's build re-creates those too",
+                                  "root", "build with partwright, or re-UUID the inner"
+                                  " filesystems at first boot"))
     cloned = [q for q in reqs if q.clone_of]
     if cloned:
         origins = sorted({q.clone_of for q in cloned if q.clone_of})

@@ -127,6 +127,11 @@ def print_plan(plan: Plan) -> None:
         style = "dim" if e.clone_of else None
         table.add_row(str(e.number), str(e.start), str(e.end), _size(e.sectors), e.code,
                       e.name or "", e.role, e.clone_of or "", style=style)
+        if e.key == "root" and plan.volumes:
+            for v in plan.volumes:
+                size = f"{v.size_mb} MiB" if v.size_mb is not None else "rest"
+                table.add_row("", "", "", size, "LV", f"  {v.name}", "volume",
+                              v.mountpoint or "", style="italic")
     for f in plan.free:
         table.add_row("", str(f.start), str(f.end), _size(f.sectors), "", "free space", "", "",
                       style="italic green")
