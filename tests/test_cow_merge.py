@@ -148,7 +148,7 @@ PEAK = textwrap.dedent("""
     create_cow(base, cow)
     h = read_header(cow)
     fd = os.open(cow, os.O_RDWR)
-    for k in range(0, h.nsectors - 64, h.nsectors // 4000):
+    for k in range(0, h.nsectors - 64, h.nsectors // 64):
         set_sectors(fd, h, k, os.urandom(4096))
     os.close(fd)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

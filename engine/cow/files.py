@@ -8,8 +8,11 @@ import fcntl
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from engine.errors import CowError
 
@@ -144,3 +147,21 @@ def opened(path: StrPath, flags: int, what: str) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """pool.map in order, with at most 2 * WORKERS tasks (and their buffers)
+    in flight. hashlib and pread release the GIL, so hashing runs on every
+    core while the caller consumes results."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= 2 * WORKERS:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

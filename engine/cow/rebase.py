@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from engine.cow import sidecar
 from engine.cow.files import (
+    WORKERS,
     AtomicOutput,
     StrPath,
     absolutize,
+    bounded_map,
     file_size,
     lock,
     open_existing,
@@ -130,24 +130,6 @@ def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
     return [(c, sum(dist(c, img) for img in images) * SECTOR) for c in candidates]
 
 
-T = TypeVar("T")
-R = TypeVar("R")
-WORKERS = max(1, min(4, os.cpu_count() or 1))
-
-
-def _bounded_map(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    """pool.map in order, with at most 2 * WORKERS tasks (and their 4 MiB
-    buffers) in flight. hashlib and pread release the GIL, so hashing runs on
-    every core while the main thread writes."""
-    pending: deque[Future[R]] = deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= 2 * WORKERS:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
 def _verify(pool: ThreadPoolExecutor, cfd: int, header: CowHeader, bfd: int,
             base_digests: dict[int, str], img_digests: dict[int, str], where: str) -> None:
     """Merge the COW on disk back chunk by chunk; its digests must be the image's."""
@@ -175,7 +157,7 @@ def _verify(pool: ThreadPoolExecutor, cfd: int, header: CowHeader, bfd: int,
             elif base_digests.get(i, zero_digest(length)) != img_digests.get(i, zero_digest(length)):
                 _fail(where, i)
 
-    for i, digest in _bounded_map(pool, merged, jobs()):
+    for i, digest in bounded_map(pool, merged, jobs()):
         if digest != img_digests.get(i, zero_digest(min(CHUNK, size - i * CHUNK))):
             _fail(where, i)
 
@@ -229,7 +211,7 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
         nchunks = -(-size // CHUNK)
         tick(sum(min(CHUNK, size - i * CHUNK) for i in range(nchunks) if i not in todo))
         jobs = ((i, i not in base_digests) for i in sorted(todo) if i < nchunks)
-        for d in _bounded_map(pool, compare, jobs):
+        for d in bounded_map(pool, compare, jobs):
             i = d.index
             if d.base_digest is not None:
                 base_digests[i] = d.base_digest

@@ -16,9 +16,10 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from engine.cow.files import AtomicOutput, StrPath, file_size, same_file
+from engine.cow.files import WORKERS, AtomicOutput, StrPath, bounded_map, file_size, same_file
 from engine.cow.format import CowHeader, pack_mtime
 from engine.cow.sparse import data_extents
 from engine.errors import CowError
@@ -78,14 +79,14 @@ def root_digest(digests: Iterable[str]) -> str:
 def hash_chunks(fd: int, size: int, chunks: Iterable[int] | None = None,
                 progress: Progress | None = None, chunk: int = CHUNK) -> dict[int, str]:
     """sha256 of each chunk index (all when chunks is None) of an open file
-    of the given size. Chunks that lie wholly in holes are not read."""
+    of the given size, on a few threads. Chunks that lie wholly in holes are
+    not read."""
     count = -(-size // chunk)
-    wanted = range(count) if chunks is None else sorted(set(chunks))
+    wanted = list(range(count)) if chunks is None else sorted(set(chunks))
     extents = list(data_extents(fd, 0, size))
+    total = sum(min(chunk, size - i * chunk) for i in wanted)
     out: dict[int, str] = {}
-    buf = bytearray(chunk)
-    view = memoryview(buf)
-    done = 0
+    todo: list[int] = []
     j = 0
     for i in wanted:
         start = i * chunk
@@ -95,13 +96,23 @@ def hash_chunks(fd: int, size: int, chunks: Iterable[int] | None = None,
         if j >= len(extents) or extents[j][0] >= start + length:
             out[i] = zero_digest(length)
         else:
-            got = os.preadv(fd, [view[:length]], start)
-            if got < length:
-                buf[got:length] = bytes(length - got)
-            out[i] = hashlib.sha256(view[:length]).hexdigest()
-        done += length
-        if progress:
-            progress(done, size if chunks is None else len(wanted) * chunk)
+            todo.append(i)
+    done = total - sum(min(chunk, size - i * chunk) for i in todo)
+
+    def digest(i: int) -> tuple[int, str, int]:
+        start = i * chunk
+        length = min(chunk, size - start)
+        buf = os.pread(fd, length, start)
+        if len(buf) < length:
+            buf += bytes(length - len(buf))
+        return i, hashlib.sha256(buf).hexdigest(), length
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for i, d, length in bounded_map(pool, digest, todo):
+            out[i] = d
+            done += length
+            if progress:
+                progress(done, total)
     return out
 
 
