@@ -37,8 +37,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 
-from engine import names
 from engine.description import Description, loads
+from engine.description_check import name_problems, refuse, value_problems
 from engine.errors import DescriptionError
 from engine.kiwi_attrs import (
     OEM_ELEMENTS,
@@ -46,8 +46,6 @@ from engine.kiwi_attrs import (
     TYPE_ATTRS,
     VOLUME_ATTRS,
     Spec,
-    ValueProblem,
-    check_value,
     format_value,
     same_value,
     shown,
@@ -65,68 +63,9 @@ CURRENT = (8, 5)
 RENAMED_TYPE_ATTRIBUTES = {"btrfs_root_is_snapshot": ((8, 3), "btrfs_root_is_snapper_snapshot")}
 
 
-def _bare(layout: Layout) -> Layout:
+def _xml_part(layout: Layout) -> Layout:
     """The layout without the fields that are not in the XML (arch, root_mbytes)."""
     return replace(layout, arch="x86_64", root_mbytes=None)
-
-
-def name_problems(layout: Layout, only: set[str] | None = None) -> list[str]:
-    """Partition names KIWI would reject or that break /config.partids, as
-    one-line messages (all partitions, or only those named in `only`)."""
-    problems: list[str] = []
-    seen: set[str] = set()
-    for part in layout.partitions:
-        if part.name in seen:
-            problems.append(f"partition name {shown(part.name)} is used twice")
-        seen.add(part.name)
-        if only is not None and part.name not in only:
-            continue
-        problems += [f"<partition name>: {p}" for p in names.name_problems(part.name)]
-        if part.partition_name is not None:
-            problems += [f"<partition name={shown(part.name)}>: {p}" for p in names.partition_name_problems(part.partition_name)]
-    return problems
-
-
-def value_problems(layout: Layout) -> list[str]:
-    """Layout values that cannot be written as KIWI attributes."""
-    problems: list[str] = []
-
-    def check(spec: Spec, value: object, where: str) -> None:
-        try:
-            check_value(spec, value)
-        except ValueProblem as exc:
-            shown_exc = "not valid" if spec.kind == "secret" else str(exc)
-            problems.append(f"{where} {spec.xml}: {shown_exc}")
-
-    for spec in TYPE_ATTRS:
-        check(spec, getattr(layout, spec.field), "<type>")
-    for spec in OEM_ELEMENTS:
-        check(spec, getattr(layout, spec.field), "<oemconfig>")
-    for part in layout.partitions:
-        for spec in PARTITION_ATTRS:
-            check(spec, getattr(part, spec.field), f"<partition name={shown(part.name)}>")
-    if layout.systemdisk is not None:
-        check(Spec("name", "", "text"), layout.systemdisk.name, "<systemdisk>")
-        check(Spec("preferlvm", "", "bool"), layout.systemdisk.preferlvm, "<systemdisk>")
-        for vol in layout.systemdisk.volumes:
-            for spec in VOLUME_ATTRS:
-                check(spec, getattr(vol, spec.field), f"<volume name={shown(vol.name)}>")
-            if vol.all_free and vol.size_mb is not None:
-                problems.append(f"<volume name={shown(vol.name)}>: size_mb is set and all_free is true")
-    for what, value in (("<size>", layout.size_mb), ("<size> unpartitioned", layout.unpartitioned_mb)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            problems.append(f"{what}: {shown(value)} is not a whole number of MiB >= 0")
-    if layout.size_mb is None and (layout.unpartitioned_mb is not None or layout.size_additive is not None):
-        problems.append("<size>: additive or unpartitioned is set without a size")
-    if layout.unpartitioned_mb is not None and layout.size_mb is not None and layout.unpartitioned_mb > layout.size_mb:
-        problems.append("<size> unpartitioned: larger than the size; KIWI refuses it")
-    return problems
-
-
-def refuse(source: str, problems: list[str]) -> None:
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise DescriptionError(f"{source}: cannot write: {problems[0]}{more}")
 
 
 class _LayoutEditor(Editor):
@@ -383,7 +322,7 @@ def to_bytes(desc: Description, layout: Layout, *, upgrade: bool = False) -> byt
     """The description with `layout` applied to its chosen `<type>` (see the
     module docstring). Refuses, with a DescriptionError, values KIWI would
     reject and new or renamed partitions whose names KIWI rejects."""
-    old, new = _bare(desc.layout), _bare(layout)
+    old, new = _xml_part(desc.layout), _xml_part(layout)
     if old == new and (not upgrade or desc.bare or _version(desc.schemaversion) == CURRENT):
         return desc.raw
     refuse(desc.source, value_problems(new))
@@ -402,7 +341,7 @@ def to_bytes(desc: Description, layout: Layout, *, upgrade: bool = False) -> byt
 def _verify(desc: Description, data: bytes, want: Layout) -> None:
     """Read the result back: it must hold exactly the wanted layout."""
     index = None if desc.bare else desc.type_index
-    got = _bare(loads(data, source=desc.source, type_index=index).layout)
+    got = _xml_part(loads(data, source=desc.source, type_index=index).layout)
     if got == want:
         return
     for f in fields(Layout):

@@ -25,7 +25,8 @@ import re
 from lxml import etree
 
 from engine.description import Description, loads
-from engine.description_write import name_problems, refuse, to_bytes, value_problems
+from engine.description_check import name_problems, refuse, value_problems
+from engine.description_write import to_bytes
 from engine.errors import DescriptionError
 from engine.kiwi_attrs import (
     OEM_ELEMENTS,

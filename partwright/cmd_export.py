@@ -58,7 +58,8 @@ def _write(output: str, data: bytes) -> None:
 
 def export_bytes(args: argparse.Namespace) -> bytes:
     from engine.description import load
-    from engine.description_write import name_problems, refuse, to_bytes
+    from engine.description_check import name_problems, refuse
+    from engine.description_write import to_bytes
     from engine.export import export
     from engine.layout_set import apply_sets
 
