@@ -19,14 +19,13 @@ work on a sparse extract of the partition that is copied back.
 from __future__ import annotations
 
 import os
-import struct
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError, ToolError
 from engine.image import sparse
-from engine.image.filesystems import FsSpec
+from engine.image.filesystems import FsSpec, set_vfat_serial
 from engine.image.identity import Identity
 from engine.image.tools import run
 
@@ -82,24 +81,7 @@ def _on_extract(*commands: list[str]) -> Reidentifier:
 
 
 def _vfat(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
-    serial = int(spec.uuid.replace("-", ""), 16)
-    with open(region.path, "r+b") as img:
-        fd = img.fileno()
-        boot = os.pread(fd, 512, region.offset)
-        if boot[510:512] != b"\x55\xaa":
-            raise PartwrightError(f"partition {spec.number}: no FAT boot sector to re-serial")
-        bytes_per_sector = struct.unpack_from("<H", boot, 0x0B)[0]
-        fat16_size = struct.unpack_from("<H", boot, 0x16)[0]
-        places = [region.offset]
-        if fat16_size == 0:  # FAT32: serial at 0x43, and a backup boot sector
-            at = 0x43
-            backup = struct.unpack_from("<H", boot, 0x32)[0]
-            if backup not in (0, 0xFFFF):
-                places.append(region.offset + backup * bytes_per_sector)
-        else:
-            at = 0x27
-        for place in places:
-            os.pwrite(fd, struct.pack("<I", serial), place + at)
+    set_vfat_serial(region.path, region.offset, int(spec.uuid.replace("-", ""), 16))
 
 
 def _swap(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:

@@ -10,6 +10,7 @@ their origin's label, as KIWI leaves them.
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError
@@ -153,9 +154,15 @@ def make_filesystem(
         run([*args, image, f"{spec.size // 1024}k"], env=env, what=what)
     elif spec.kind.startswith("fat"):
         serial = spec.uuid.replace("-", "")
-        args = ["mkfs.vfat", "-F", spec.kind[3:], "-S", "512", "-i", serial,
+        # dosfstools 4.2 stamps the volume-label entry with the current time
+        # whatever SOURCE_DATE_EPOCH says; --invariant fixes it (and the
+        # serial, which is then written back)
+        invariant = ["--invariant"] if ident.epoch is not None else []
+        args = ["mkfs.vfat", "-F", spec.kind[3:], "-S", "512", "-i", serial, *invariant,
                 f"--offset={spec.offset // 512}", *(["-n", spec.label] if spec.label else [])]
         run([*args, image, str(spec.size // 1024)], env=env, what=what)
+        if invariant:
+            set_vfat_serial(image, spec.offset, int(serial, 16))
         if content:
             from engine.image.populate import fill_vfat
             fill_vfat(image, spec.offset, content, env)
@@ -182,6 +189,27 @@ def make_filesystem(
             os.unlink(tmp)
     else:  # pragma: no cover - fs_kind only returns KINDS
         raise PartwrightError(f"{what}: cannot make {spec.kind}")
+
+
+def set_vfat_serial(image: str, offset: int, serial: int) -> None:
+    """Write a FAT volume serial: 0x27 of the boot sector (FAT12/16), or 0x43
+    of the boot sector and of its backup (FAT32). The label stays."""
+    with open(image, "r+b") as img:
+        fd = img.fileno()
+        boot = os.pread(fd, 512, offset)
+        if boot[510:512] != b"\x55\xaa":
+            raise PartwrightError(f"no FAT boot sector at byte {offset}")
+        bytes_per_sector = struct.unpack_from("<H", boot, 0x0B)[0]
+        places = [offset]
+        if struct.unpack_from("<H", boot, 0x16)[0] == 0:  # FAT32
+            at = 0x43
+            backup = struct.unpack_from("<H", boot, 0x32)[0]
+            if backup not in (0, 0xFFFF):
+                places.append(offset + backup * bytes_per_sector)
+        else:
+            at = 0x27
+        for place in places:
+            os.pwrite(fd, struct.pack("<I", serial), place + at)
 
 
 def fix_xfs_times(path: str, epoch: int) -> None:

@@ -4,8 +4,9 @@ Reports the table (sfdisk --json), the filesystem in each partition
 (blkid -p: TYPE, VERSION, UUID, LABEL), identifiers used twice, which
 partitions are clones of which, and whether `IMAGE.partids` agrees.
 
-Clones: two partitions of the same size and filesystem type whose data
-differs only in identifier bytes. Every differing 4 KiB block is XORed; the
+Clones: two partitions of the same filesystem type whose data differs only in
+identifier bytes (partitions of different sizes count when the larger one
+holds nothing past the common length: other tools round partition sizes). Every differing 4 KiB block is XORed; the
 runs of differing bytes up to 4 bytes long are checksums, serials or cycle
 numbers; of the longer runs, the bytes that do not lie where one of the two
 filesystem UUIDs (raw or little-endian) sits in either block must be at most
@@ -68,7 +69,7 @@ class InspectedPartition:
 class ClonePair:
     origin: int  # partition number
     clone: int
-    identical: bool  # byte for byte: the identifiers are shared too
+    identical: bool  # byte for byte (and same size): the identifiers are shared too
     differing_blocks: int
     compared_bytes: int
 
@@ -218,10 +219,9 @@ def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition],
             continue
         for group in groups:
             head = group[0]
-            if head.sectors != part.sectors or head.filesystem != part.filesystem:
+            if head.filesystem != part.filesystem:
                 continue
-            outcome = compare(fd, head.start * ss, part.start * ss, part.sectors * ss,
-                              _id_patterns(head, part))
+            outcome = _compare_parts(fd, ss, head, part)
             if outcome is not None:
                 results[(head.number, part.number)] = outcome
                 group.append(part)
@@ -239,13 +239,27 @@ def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition],
                 continue
             outcome = results.get((group[0].number, member.number))
             if outcome is None or group[0] is not origin:
-                outcome = compare(fd, origin.start * ss, member.start * ss, member.sectors * ss,
-                                  _id_patterns(origin, member))
+                outcome = _compare_parts(fd, ss, origin, member)
             if outcome is None:
                 continue
             identical, differing, compared = outcome
             pairs.append(ClonePair(origin.number, member.number, identical, differing, compared))
     return tuple(sorted(pairs, key=lambda p: (p.origin, p.clone)))
+
+
+def _compare_parts(fd: int, ss: int, a: InspectedPartition,
+                   b: InspectedPartition) -> tuple[bool, int, int] | None:
+    """Partitions of different sizes (other tools round them) may still hold
+    clones: compare the common length and require the rest to be empty."""
+    length = min(a.sectors, b.sectors) * ss
+    for part in (a, b):
+        if part.sectors * ss > length and sparse.data_bytes(
+                fd, part.start * ss + length, part.sectors * ss - length):
+            return None
+    outcome = compare(fd, a.start * ss, b.start * ss, length, _id_patterns(a, b))
+    if outcome is not None and a.sectors != b.sectors:
+        return False, outcome[1], outcome[2]
+    return outcome
 
 
 def compare(fd: int, a_off: int, b_off: int, length: int,
