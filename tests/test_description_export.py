@@ -210,6 +210,7 @@ def layouts(draw: st.DrawFn) -> Layout:
         dosparttable_extended_layout=draw(boolean),  # type: ignore[arg-type]
         force_mbr=draw(boolean),  # type: ignore[arg-type]
         gpt_hybrid_mbr=draw(boolean),  # type: ignore[arg-type]
+        apply_dps_codes=draw(boolean),  # type: ignore[arg-type]
         eficsmpart_id=draw(opt(st.integers(1, 128))),  # type: ignore[arg-type]
         efipart_id=draw(opt(st.integers(1, 128))),  # type: ignore[arg-type]
         bootpart_id=draw(opt(st.integers(1, 128))),  # type: ignore[arg-type]
