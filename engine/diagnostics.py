@@ -183,6 +183,11 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
     if r.table == "dasd" and n > DASD_MAX:
         out.append(Diagnostic("dasd-partitions", "error",
                               f"the layout needs {n} partitions; a DASD holds {DASD_MAX}"))
+    if layout.gpt_hybrid_mbr and not layout.force_mbr and r.efi and r.table == "msdos":
+        out.append(Diagnostic(
+            "hybrid-mbr-msdos", "error",
+            "gpt_hybrid_mbr on an msdos table: KIWI fails (NotImplementedError in set_hybrid_mbr)",
+            None, "drop gpt_hybrid_mbr, or use a gpt table"))
     if layout.force_mbr and r.efi and r.table == "msdos":
         out.append(Diagnostic(
             "force-mbr-msdos", "error",
@@ -250,6 +255,12 @@ def _failure(layout: Layout, r: Resolved, reqs: Sequence[Request],
             return []  # said by the table limits
     if "collide" in failure or "in use" in failure or "exists already" in failure:
         return []  # said by part-id-collision
+    if "numbers logical partitions itself" in failure:
+        failed = next((q for q in reqs if q.part_id), reqs[0])
+        return [Diagnostic(
+            "msdos-logical-id", "error",
+            f"{failure}: on msdos an explicit part_id must be the number fdisk would give anyway",
+            failed.key, "drop the part_id attributes on msdos")]
     if failure.startswith("KIWI crashes"):
         first = reqs[0]
         return [Diagnostic(

@@ -19,7 +19,7 @@ ARCHES: tuple[str, ...] = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "ris
 ROOT_FILESYSTEMS: tuple[str, ...] = ("btrfs", "ext2", "ext3", "ext4", "squashfs", "erofs", "xfs")
 BOOT_FILESYSTEMS: tuple[str, ...] = ("btrfs", "ext2", "ext3", "ext4", "xfs", "fat32", "fat16")
 PARTITION_FILESYSTEMS: tuple[str, ...] = (
-    "btrfs", "ext2", "ext3", "ext4", "squashfs", "xfs", "fat32", "fat16", "swap",
+    "btrfs", "ext2", "ext3", "ext4", "squashfs", "xfs", "fat32", "fat16",
 )
 SPARE_FILESYSTEMS: tuple[str, ...] = ("btrfs", "ext2", "ext3", "ext4", "xfs")
 PERSISTENCY: tuple[str, ...] = ("by-uuid", "by-label", "by-partuuid")

@@ -177,6 +177,11 @@ class MsdosTable:
     def add_logical(self, number: int, mbsize: int | None) -> Slot:
         assert self.extended is not None
         logicals = [s for s in self.slots if s.logical]
+        if number != 5 + len(logicals):
+            raise PlacementError(
+                f"partition {number}: fdisk numbers logical partitions itself"
+                f" (the next one is {5 + len(logicals)}), so sfdisk cannot find partition {number}"
+            )
         # each logical partition is preceded by its EBR: one grain
         cursor = self.extended.start if not logicals else logicals[-1].end + 1
         first = _align_up(cursor + 1)

@@ -57,14 +57,16 @@ def compare(layout: Layout) -> None:
     fields = ("number", "start", "end", "code", "name")
     theirs["partitions"] = [{f: row[f] for f in fields} for row in theirs["partitions"]]
     context = f"\n{xml}\nKIWI: {theirs}\nplan errors: {p.errors}"
+    if not theirs["error"] and "part-id-collision" in {d.code for d in p.errors}:
+        return  # fdisk errors KIWI ignores: it "builds" a table with the wrong types
     if theirs["error"]:
         assert p.errors, "KIWI fails but the plan has no error" + context
         # what KIWI managed to create before failing is what we predict
         # (fdisk errors KIWI ignores can leave gaps in the numbering: compare
         # only an unbroken 1..n prefix)
-        n = len(theirs["partitions"])
-        if [r["number"] for r in theirs["partitions"]] == list(range(1, n + 1)):
-            assert rows[:n] == theirs["partitions"], context
+        n = min(len(theirs["partitions"]), len(rows))
+        if [r["number"] for r in theirs["partitions"][:n]] == list(range(1, n + 1)):
+            assert rows[:n] == theirs["partitions"][:n], context
         return
     assert not p.errors, "the plan has errors but KIWI builds it" + context
     assert p.disk_sectors == theirs["disk_sectors"], context
