@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from engine.example import EXAMPLE_LAYOUT
-from engine.image import BuildReport, build, inspect
+from engine.image.build import BuildReport, build
+from engine.image.inspect import inspect
 from engine.image.verify import read_table, read_table_parted
 from engine.plan import Plan
 from engine.planner import plan as make_plan

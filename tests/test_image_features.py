@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.example import EXAMPLE_LAYOUT
-from engine.image import build, inspect, sparse
+from engine.image import sparse
+from engine.image.build import build
+from engine.image.inspect import inspect
 from engine.layout import Partition
 from engine.planner import plan as make_plan
 from tests.image_support import (
