@@ -4,8 +4,8 @@ Reports the table (sfdisk --json), the filesystem in each partition
 (blkid -p: TYPE, VERSION, UUID, LABEL), identifiers used twice, which
 partitions are clones of which, and whether `IMAGE.partids` agrees.
 
-Clones: two partitions of the same filesystem type whose data differs only in
-identifier bytes (partitions of different sizes count when the larger one
+Clones: two partitions of the same filesystem type and label (block clones
+keep the label) whose data differs only in identifier bytes (partitions of different sizes count when the larger one
 holds nothing past the common length: other tools round partition sizes). Every differing 4 KiB block is XORed; the
 runs of differing bytes up to 4 bytes long are checksums, serials or cycle
 numbers; of the longer runs, the bytes that do not lie where one of the two
@@ -219,7 +219,7 @@ def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition],
             continue
         for group in groups:
             head = group[0]
-            if head.filesystem != part.filesystem:
+            if head.filesystem != part.filesystem or head.label != part.label:
                 continue
             outcome = _compare_parts(fd, ss, head, part)
             if outcome is not None:
