@@ -63,6 +63,7 @@ class PartwrightApp(FileActions, App[None]):
         self.session = Session.start(layout)
         self.plan: Plan = make_plan(layout)
         self.selected: str | None = None
+        self._history_shown: tuple[bool, bool] | None = None
 
     @classmethod
     def open(cls, path: str | Path, profile: str | None = None, **kwargs: Any) -> PartwrightApp:
@@ -93,7 +94,11 @@ class PartwrightApp(FileActions, App[None]):
     def render_plan(self) -> None:
         self.main.show(self.layout, self.plan, self.selected)
         self.update_title()
-        self.refresh_bindings()
+        # the footer greys undo/redo out; re-drawing it costs, so only when that changes
+        history = (self.session.can_undo, self.session.can_redo)
+        if history != self._history_shown:
+            self._history_shown = history
+            self.refresh_bindings()
 
     def update_title(self) -> None:
         name = self.path.name if self.path is not None else "example"
@@ -118,6 +123,11 @@ class PartwrightApp(FileActions, App[None]):
         if isinstance(focused, PlanTable | PartitionList):
             key = focused.current_key
             if key is not None and self.plan.entry(key) is not None:
+                if isinstance(focused, PartitionList) and self.selected and \
+                        edits.origin_key(self.plan, self.selected) == key:
+                    return self.selected  # a clone chosen elsewhere: its row is the origin's
+                return key
+            if isinstance(focused, PartitionList) and key is not None:
                 return key
         return self.selected
 
@@ -128,12 +138,16 @@ class PartwrightApp(FileActions, App[None]):
     @on(PartitionChosen)
     def _chosen(self, message: PartitionChosen) -> None:
         key = message.key
-        if self.plan.entry(key) is None:
-            return
         self.selected = key
         self.main.select(key)
-        if message.focus_table:
-            self.main.focus_table()
+        if self.plan.entry(key) is not None:
+            if message.focus_table:
+                self.main.focus_table()
+            return
+        # a partition KIWI fails before creating: the table has no row for it
+        self.main.query_one(PartitionList).focus()
+        self.notify(f"{key} is not in the table: KIWI fails before creating it"
+                    " (see Diagnostics)", timeout=4)
 
     @on(EditRequested)
     def _edit_requested(self, message: EditRequested) -> None:

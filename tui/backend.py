@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.layout import Layout
 
-WRITER_MODULES = ("engine.description_write", "engine.description", "engine.export")
+WRITER_MODULES = ("engine.description_write", "engine.description")
 
 
 class NotAvailable(Exception):
@@ -52,8 +52,9 @@ def example_description() -> Any | None:
 
 
 def xml_bytes(description: Any | None, layout: Layout) -> bytes:
-    """The bytes a save would write: the description with `layout` applied;
-    for the built-in example, the full description `export` writes."""
+    """The bytes a save would write: the file's description with `layout`
+    applied (engine.description_write.to_bytes, lossless); for the built-in
+    example, the full description its first save (and `partwright example`) writes."""
     if description is not None and description.path is not None:
         to_bytes = _find("to_bytes")
         if to_bytes is None:
@@ -63,15 +64,22 @@ def xml_bytes(description: Any | None, layout: Layout) -> bytes:
 
 
 def export_bytes(layout: Layout, description: Any | None = None) -> bytes:
-    """A full KIWI description of `layout` (engine `export`), or the
-    description it came from with `layout` applied when there is no export."""
-    export = _find("export")
-    if export is not None:
-        return export(layout)  # type: ignore[no-any-return]
-    to_bytes = _find("to_bytes")
-    if to_bytes is not None and description is not None:
+    """What `partwright export` writes: a full `<image>` description keeps its
+    document (the layout applied losslessly); a bare `<type>` (and the
+    example) becomes a complete description around that type."""
+    if description is not None and not description.bare:
+        refuse, name_problems = _find("refuse"), _find("name_problems")
+        to_bytes = _find("to_bytes")
+        if to_bytes is None or refuse is None or name_problems is None:
+            raise NotAvailable("the XML writer (engine.description_write) is not available yet")
+        refuse(description.source, name_problems(layout))
         return to_bytes(description, layout)  # type: ignore[no-any-return]
-    raise NotAvailable("the XML writer (engine.description_write) is not available yet")
+    export = _find("export", ("engine.export",))
+    if export is None:
+        raise NotAvailable("the exporter (engine.export.export) is not available yet")
+    name = "partition-clones-example" if description is not None and description.path is None \
+        else "partwright-image"
+    return export(layout, name=name, base=description)  # type: ignore[no-any-return]
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:

@@ -31,6 +31,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.xml_source: Callable[[], tuple[str, bool]] | None = None
         self._xml_stale = True
+        self._plan: Plan | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,18 +75,24 @@ class MainScreen(Screen[None]):
             f" {layout.resolved_firmware} · {layout.arch} · {len(plan.entries)} partitions"
         )
         self.query_one(Diagnostics).show(plan)
-        self.query_one("#partids", SourceView).show_text(plan.partids_text())
+        self._plan = plan
         self._xml_stale = True
-        self._refresh_xml()
+        self._refresh_sources()
 
     def select(self, key: str | None) -> None:
         self.query_one(PartitionList).select(key)
         self.query_one(PlanTable).select(key)
         self.query_one(DiskMap).select(key)
 
-    def _refresh_xml(self) -> None:
-        tabs = self.query_one(TabbedContent)
-        if not self._xml_stale or tabs.active != "tab-xml" or self.xml_source is None:
+    def _refresh_sources(self) -> None:
+        """The partids and XML tabs are drawn when shown (the XML costs a write)."""
+        active = self.query_one(TabbedContent).active
+        if active == "tab-partids" and self._plan is not None:
+            view = self.query_one("#partids", SourceView)
+            text = self._plan.partids_text()
+            if text != view.text or view.note is not None:
+                view.show_text(text)
+        if active != "tab-xml" or not self._xml_stale or self.xml_source is None:
             return
         text, ok = self.xml_source()
         view = self.query_one("#xml", SourceView)
@@ -97,7 +104,7 @@ class MainScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab(self, event: TabbedContent.TabActivated) -> None:
-        self._refresh_xml()
+        self._refresh_sources()
 
     def toggle_settings(self) -> None:
         """On a narrow screen the settings take the place of the rest."""

@@ -39,23 +39,40 @@ class Diagnostics(OptionList):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.items: list[Diagnostic] = []
+        self.signature: object = None
 
-    def show(self, plan: Plan) -> None:
+    def show(self, plan: Plan, force: bool = False) -> None:
         items = ordered(plan)
+        self.border_title = f"Diagnostics: {summary(plan)}"
+        signature = (tuple((d, self._number(d, plan)) for d in items),
+                     look.severity_colour(self.app, "error"))
+        if signature == self.signature and not force:
+            return  # the same diagnostics about the same rows: nothing to redraw
+        self.signature = signature
         highlighted = self.highlighted
         previous = self.items[highlighted].code if highlighted is not None and highlighted < len(self.items) else None
+        if items and len(items) == len(self.items) and not force:
+            # as many as before (numbers changed): new prompts, same options
+            self.items = items
+            for i, diag in enumerate(items):
+                self.replace_option_prompt_at_index(i, self._prompt(diag, plan))
+            return
         self.items = items
         self.clear_options()
         if not items:
             self.add_option(Option(Text("No problems: KIWI builds this layout as shown.",
                                         style="italic"), disabled=True))
         else:
-            self.add_options([self._option(d, plan) for d in items])
+            self.add_options([Option(self._prompt(d, plan)) for d in items])
             codes = [d.code for d in items]
             self.highlighted = codes.index(previous) if previous in codes else 0
-        self.border_title = f"Diagnostics: {summary(plan)}"
 
-    def _option(self, diag: Diagnostic, plan: Plan) -> Option:
+    @staticmethod
+    def _number(diag: Diagnostic, plan: Plan) -> int | None:
+        entry = plan.entry(diag.partition) if diag.partition else None
+        return entry.number if entry is not None else None
+
+    def _prompt(self, diag: Diagnostic, plan: Plan) -> Text:
         colour = look.severity_colour(self.app, diag.severity)
         text = Text()
         text.append(f"{MARK.get(diag.severity, '·')} {diag.severity:<7}", style=f"bold {colour}")
@@ -69,7 +86,7 @@ class Diagnostics(OptionList):
         text.append(f": {diag.message}")
         if diag.fix:
             text.append(f". Fix: {diag.fix}", style="italic")
-        return Option(text)
+        return text
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

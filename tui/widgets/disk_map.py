@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.segment import Segment as RichSegment
+from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.strip import Strip
 from textual.widget import Widget
 
 from engine.plan import Plan
@@ -71,6 +74,8 @@ class DiskMap(Widget):
         self.plan: Plan | None = None
         self.selected: str | None = None
         self._pixels: list[str] = []  # segment key of every pixel, for clicks
+        self._drawn: tuple[object, ...] | None = None
+        self._lines: list[Strip] = []
 
     def show(self, plan: Plan, selected: str | None) -> None:
         self.plan = plan
@@ -81,32 +86,53 @@ class DiskMap(Widget):
         self.selected = key
         self.refresh()
 
-    def render(self) -> Text:
-        width = self.content_size.width
-        if self.plan is None or width <= 0:
-            return Text("")
+    def _draw(self, width: int) -> list[Strip]:
+        """The map's lines for `width` cells (cached until the plan, the width,
+        the selection or the theme changes)."""
         plan = self.plan
-        colours = look.entry_colours(plan, look.background(self.app))
+        assert plan is not None
+        bg = look.background(self.app)
+        key = (id(plan), width, self.selected, bg)
+        if key == self._drawn:
+            return self._lines
+        colours = look.entry_colours(plan, bg)
         segs = segments(plan, colours)
         counts = allocate([s.sectors for s in segs], width * 2)
         pixels: list[Segment] = []
         for seg, count in zip(segs, counts, strict=True):
             pixels += [seg] * count
         if not pixels:
-            return Text("(no partitions)")
+            return [Strip([RichSegment("(no partitions)")])]
         while len(pixels) < width * 2:
             pixels.append(pixels[-1])
         self._pixels = [p.key for p in pixels]
-        bar = Text(no_wrap=True, overflow="crop")
+        bar: list[RichSegment] = []
+        run, run_style, count = "", "", 0
         for cell in range(width):
-            left, right = pixels[2 * cell], pixels[2 * cell + 1]
-            bar.append(_cell(left, right))
-        text = Text(no_wrap=True, overflow="crop")
-        for _ in range(BAR_ROWS):
-            text.append_text(bar)
-            text.append("\n")
-        text.append_text(self._labels(segs, counts, width))
-        return text
+            glyph, style = _cell(pixels[2 * cell], pixels[2 * cell + 1])
+            if (glyph, style) == (run, run_style):
+                count += 1
+                continue
+            if count:
+                bar.append(RichSegment(run * count, Style.parse(run_style)))
+            run, run_style, count = glyph, style, 1
+        if count:
+            bar.append(RichSegment(run * count, Style.parse(run_style)))
+        labels = self._labels(segs, counts, width)
+        label_strip = Strip(list(labels.render(self.app.console)), labels.cell_len)
+        self._lines = [Strip(bar, width)] * BAR_ROWS + [label_strip]
+        self._drawn = key
+        return self._lines
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        base = self.rich_style
+        if self.plan is None or width <= 0:
+            return Strip.blank(width, base)
+        lines = self._draw(width)
+        if y >= len(lines):
+            return Strip.blank(width, base)
+        return lines[y].extend_cell_length(width).crop(0, width).apply_style(base)
 
     def _labels(self, segs: list[Segment], counts: list[int], width: int) -> Text:
         """Partition numbers under their segments where they fit; the selected
@@ -155,13 +181,14 @@ class DiskMap(Widget):
             self.post_message(PartitionChosen(key, focus_table=True))
 
 
-def _cell(left: Segment, right: Segment) -> Text:
+def _cell(left: Segment, right: Segment) -> tuple[str, str]:
+    """The glyph and style of a cell whose halves show `left` and `right`."""
     if left is right or (left.key == right.key):
         if left.key == FREE:
-            return Text("░", style=left.colour)
-        return Text("█", style=left.colour)
+            return "░", left.colour
+        return "█", left.colour
     if right.key == FREE:
-        return Text("▌", style=left.colour)
+        return "▌", left.colour
     if left.key == FREE:
-        return Text("▐", style=right.colour)
-    return Text("▌", style=f"{left.colour} on {right.colour}")
+        return "▐", right.colour
+    return "▌", f"{left.colour} on {right.colour}"

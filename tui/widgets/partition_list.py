@@ -8,15 +8,19 @@ planner gave them.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from engine.layout import Layout
 from engine.plan import Plan
 from tui import look
+from tui.edits import origin_key
 from tui.messages import EditRequested, PartitionChosen
+from tui.widgets.grid import Cell, Column, Grid
 
-COLUMNS = (("", "swatch"), ("Name", "name"), ("Size", "size"), ("Mountpoint", "mountpoint"),
-           ("Filesystem", "filesystem"), ("Clones", "clones"), ("Kind", "kind"))
+COLUMNS = (
+    Column("swatch", ""), Column("name", "Name"), Column("size", "Size", "right"),
+    Column("mountpoint", "Mountpoint"), Column("filesystem", "Filesystem"),
+    Column("clones", "Clones", "right"), Column("kind", "Kind"),
+)
 ROOT_KEYS = ("root", "readonly")
 
 
@@ -35,71 +39,45 @@ def rows(layout: Layout, plan: Plan) -> list[tuple[str, list[str]]]:
         root = plan.entry(key)
         if root is None:
             continue
-        if layout.oem_systemsize and plan.entry(key) is not None:
-            size = look.human_bytes(root.size_bytes)
-        elif layout.root_clone:
-            size = look.human_bytes(root.size_bytes)
-        else:
-            size = f"{look.human_bytes(root.size_bytes)} (rest)"
+        size = look.human_bytes(root.size_bytes)
+        if not layout.root_clone and not (layout.oem_systemsize and layout.oem_resize is False):
+            size += " (rest)"
         out.append((key, [key, size, root.mountpoint or "", root.filesystem or "",
                           str(layout.root_clone), root.role]))
         break
     return out
 
 
-class PartitionList(DataTable[object]):
+class PartitionList(Grid):
     """The partitions the user edits; Enter opens the form."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", **kwargs)  # type: ignore[arg-type]
+        super().__init__(COLUMNS, **kwargs)
         self.plan: Plan | None = None
-        self.keys: list[str] = []
-        self.shown: str | None = None  # the row the cursor was last put on or moved to
 
-    def on_mount(self) -> None:
-        for label, key in COLUMNS:
-            self.add_column(label, key=key)
+    @property
+    def keys(self) -> list[str]:
+        return self.row_keys
 
     def show(self, layout: Layout, plan: Plan, selected: str | None) -> None:
         self.plan = plan
         colours = look.origin_colours(plan)
-        self.clear()
-        self.keys = []
+        table: list[tuple[str, list[Cell]]] = []
         for key, cells in rows(layout, plan):
             swatch = Text("█", style=colours.get(key, look.FREE_COLOUR))
-            size = Text(cells[1], justify="right")
-            clones = Text(cells[4], justify="right")
-            self.add_row(swatch, cells[0], size, cells[2], cells[3], clones, cells[5], key=key)
-            self.keys.append(key)
-        self.select(selected)
+            table.append((key, [swatch, *cells]))
+        target = origin_key(plan, selected) if selected else None
+        self.set_rows(table, target if target in [k for k, _ in table] else None)
 
     def select(self, key: str | None) -> None:
         if key is None or self.plan is None:
             return
-        entry = self.plan.entry(key)
-        target = entry.clone_of if entry is not None and entry.clone_of else key
-        if target in self.keys:
-            self.shown = target
-            index = self.keys.index(target)
-            if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False)
+        index = self.index_of(origin_key(self.plan, key))
+        if index is not None:
+            self.move_to(index, announce=False)
 
-    @property
-    def current_key(self) -> str | None:
-        if not self.row_count or not 0 <= self.cursor_row < len(self.keys):
-            return None
-        return self.keys[self.cursor_row]
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        key = event.row_key.value
-        # stale highlights and the echo of select() are not news
-        if event.cursor_row != self.cursor_row or key is None or key == self.shown:
-            return
-        self.shown = key
+    def on_grid_highlighted(self, key: str) -> None:
         self.post_message(PartitionChosen(key))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        if event.row_key.value is not None:
-            self.post_message(EditRequested(event.row_key.value))
+    def on_grid_selected(self, key: str) -> None:
+        self.post_message(EditRequested(key))

@@ -26,13 +26,13 @@ class SourceView(VerticalScroll):
 
     def show_text(self, text: str) -> None:
         self.text, self.note = text, None
-        self._render()
+        self._paint()
 
     def show_note(self, note: str) -> None:
         self.text, self.note = "", note
-        self._render()
+        self._paint()
 
-    def _render(self) -> None:
+    def _paint(self) -> None:
         body = self.query_one(".source-body", Static)
         if self.note is not None:
             body.update(Text(self.note, style="italic"))

@@ -1,0 +1,1 @@
+"""The designer's screens: the main one and the modal dialogs."""

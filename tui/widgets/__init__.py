@@ -1,0 +1,1 @@
+"""The designer's widgets: each renders part of the Plan and posts messages."""
