@@ -51,6 +51,9 @@ def register(sub: Any) -> None:
                    help="replace FLAT; merge in place even though other COWs use the backing")
     m.add_argument("--backing", metavar="PATH",
                    help="the backing file, if it moved (as uml_moo -b)")
+    m.add_argument("--drop-record", action="store_true",
+                   help="in place: do not re-hash the chunks written; remove the COW's "
+                        "backing record instead")
     m.set_defaults(func=_guard(run_merge))
 
     r = cs.add_parser("rebase", help="diff flat images against BASE into one COW file each")
@@ -131,7 +134,7 @@ def run_merge(args: argparse.Namespace) -> int:
     if args.in_place:
         with progress_bar("merging in place") as prog:
             res = engine_cow.merge_in_place(args.cow, backing=args.backing, force=args.force,
-                                            progress=prog)
+                                            progress=prog, keep_record=not args.drop_record)
         _notes(res.notes)
         print(f"merged {res.cow_bytes} bytes of {args.cow} into {res.target}")
         return 0
@@ -158,7 +161,7 @@ def run_rebase(args: argparse.Namespace) -> int:
     print(f"base: {res.base}")
     for item in res.items:
         print(f"{item.cow}: {item.sectors} sectors ({item.sectors * 512} bytes) differ from "
-              f"the base; verified, sha256 chunk root {item.digest}")
+              f"the base; {item.changed_chunks} changed 4 MiB chunks verified by merging back")
     return 0
 
 

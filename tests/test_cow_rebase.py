@@ -91,7 +91,6 @@ def test_three_1gib_images_round_trip(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
     res = rebase_images(base, images, out, progress=lambda d, t: seen.append((d, t)))
     base_root = record(base).root
-    assert res.items[0].digest == record(images[0]).root  # the image's chunk digests
     assert res.base == str(base)
     assert seen and seen[-1][0] == seen[-1][1] == 3 * GIB
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))

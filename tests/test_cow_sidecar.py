@@ -235,3 +235,13 @@ def test_in_place_merge_refreshes_only_touched_chunks(tmp_path: Path) -> None:
     assert new.digests[1] != old.digests[1]
     from engine.cow.sidecar import record
     assert record(base).digests == new.digests
+
+
+def test_in_place_drop_record(capsys: pytest.CaptureFixture[str],
+                              setup: tuple[Path, Path]) -> None:
+    _, cow = setup
+    rc, _, err = cli(capsys, "merge", "--in-place", "--drop-record", cow)
+    assert rc == 0 and "removed" in err
+    assert not Path(f"{cow}.backing.json").exists()
+    rc, out, err = cli(capsys, "check", cow)  # the header mtime still matches
+    assert rc == 0 and "size and mtime only" in out

@@ -236,13 +236,16 @@ def _qcow2_to_new(cow: StrPath, out: StrPath, force: bool) -> MergeResult:
                        opened.verdict.notes)
 
 
-def _qcow2_in_place(cow: StrPath, force: bool) -> MergeResult:
+def _qcow2_in_place(cow: StrPath, force: bool, keep_record: bool) -> MergeResult:
     opened = open_checked_qcow2(cow)
     others = _others(opened.backing, cow, force)
     qcow2.commit(cow)
     notes = list(opened.verdict.notes)
-    if opened.verdict.sidecar is not None:
+    if opened.verdict.sidecar is not None and keep_record:
         sidecar.write(cow, sidecar.record(opened.backing))
+    elif opened.verdict.sidecar is not None:
+        os.unlink(sidecar.sidecar_path(cow))
+        notes.append(f"note: removed {sidecar.sidecar_path(cow)} (not re-hashed)")
     notes.append(f"warning: backing file {opened.backing} changed: every other COW file "
                  "over it is now invalid")
     notes.extend(f"warning: {other} is now invalid" for other in others)
@@ -251,16 +254,18 @@ def _qcow2_in_place(cow: StrPath, force: bool) -> MergeResult:
 
 
 def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False,
-                   progress: Progress | None = None) -> MergeResult:
+                   progress: Progress | None = None, keep_record: bool = True) -> MergeResult:
     """Write the COW's sectors into its backing file.
 
     Every check runs before the first write. Other COWs over the same
     backing file become invalid: when sidecars show there are any, force is
-    required. This COW stays valid (its sidecar and header mtime are
-    refreshed), since its sectors now equal the backing file's.
+    required. This COW stays valid (its header mtime is refreshed, and with
+    keep_record its sidecar: the 4 MiB chunks written are re-hashed), since
+    its sectors now equal the backing file's. Without keep_record its
+    sidecar is removed, leaving UML's size and mtime check.
     """
     if qcow2.is_qcow2(cow):
-        return _qcow2_in_place(cow, force)
+        return _qcow2_in_place(cow, force, keep_record)
     opened = open_checked(cow, backing)
     header = opened.header
     others = _others(opened.backing, cow, force)
@@ -299,9 +304,13 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
                 progress(done, total)
         os.fsync(bfd)
         st = os.fstat(bfd)
-        if opened.verdict.sidecar is not None:
+        if opened.verdict.sidecar is not None and keep_record:
             sidecar.write(cow, sidecar.update_chunks(opened.verdict.sidecar, bfd, chunks,
                                                      opened.backing))
+        elif opened.verdict.sidecar is not None:
+            os.unlink(sidecar.sidecar_path(cow))
+            notes.append(f"note: removed {sidecar.sidecar_path(cow)} (not re-hashed); "
+                         "this COW now has only UML's size and mtime check")
         if cow_writable:
             os.pwrite(cfd, pack_mtime(header, int(st.st_mtime)), header.mtime_offset)
             os.fsync(cfd)

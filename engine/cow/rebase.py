@@ -5,7 +5,7 @@ that differ are drilled down to 64 KiB, 4 KiB and 512-byte sectors. Regions
 that are holes in both files are never read. The differing sectors go to a
 v3 COW over the base (zero sectors stay holes: a set bit over a hole reads
 as zeros). Every COW is then verified by merging it back, chunk by chunk
-from the file on disk, and comparing the per-chunk sha256 digests with the
+from the file on disk, and comparing per-chunk CRC-32 checksums with the
 image's, before it is renamed into place.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class RebaseItem:
     cow: str
     sectors: int  # sectors that differ from the base
     allocated: int  # bytes the COW file occupies on disk
-    digest: str  # root of the per-4-MiB sha256 digests: image == merged COW
+    changed_chunks: int  # 4 MiB chunks that differ, each verified by checksum
 
 
 @dataclass(frozen=True)
@@ -58,25 +59,25 @@ class RebaseResult:
 
 def diff_runs(a: bytes, b: bytes, offset: int, length: int) -> list[tuple[int, int]]:
     """(sector, count) runs where a and b (both length bytes, starting at
-    image byte offset, a multiple of SECTOR) differ; the sector size is 512."""
+    image byte offset, a multiple of SECTOR) differ; the sector size is 512.
+    Iterative (a recursive closure would form a reference cycle that keeps
+    both 4 MiB buffers alive until the garbage collector runs)."""
     out: list[tuple[int, int]] = []
-
-    def drill(start: int, end: int, level: int) -> None:
+    stack = [(0, length, 0)]
+    while stack:
+        start, end, level = stack.pop()
         step = LEVELS[level]
-        for pos in range(start, end, step):
-            stop = min(pos + step, end)
-            if a[pos:stop] == b[pos:stop]:
-                continue
-            if level + 1 < len(LEVELS):
-                drill(pos, stop, level + 1)
-                continue
+        differing = [pos for pos in range(start, end, step)
+                     if a[pos:min(pos + step, end)] != b[pos:min(pos + step, end)]]
+        if level + 1 < len(LEVELS):
+            stack.extend((pos, min(pos + step, end), level + 1) for pos in reversed(differing))
+            continue
+        for pos in differing:
             s = (offset + pos) // SECTOR
             if out and out[-1][0] + out[-1][1] == s:
                 out[-1] = (out[-1][0], out[-1][1] + 1)
             else:
                 out.append((s, 1))
-
-    drill(0, length, 0)
     return out
 
 
@@ -131,12 +132,13 @@ def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
 
 
 def _verify(pool: ThreadPoolExecutor, cfd: int, header: CowHeader, bfd: int,
-            base_digests: dict[int, str], img_digests: dict[int, str], where: str) -> None:
-    """Merge the COW on disk back chunk by chunk; its digests must be the image's."""
+            img_sums: dict[int, int], where: str) -> None:
+    """Merge the COW on disk back chunk by chunk: chunks with bits must give
+    the image's checksum, chunks without must be ones equal to the base."""
     size = header.size
     per_chunk = CHUNK // SECTOR // 8  # bitmap bytes per chunk
 
-    def merged(job: tuple[int, list[tuple[int, int]]]) -> tuple[int, str]:
+    def merged(job: tuple[int, list[tuple[int, int]]]) -> tuple[int, int]:
         i, runs = job
         off = i * CHUNK
         length = min(CHUNK, size - off)
@@ -145,20 +147,19 @@ def _verify(pool: ThreadPoolExecutor, cfd: int, header: CowHeader, bfd: int,
             start = s * SECTOR - off
             end = min(start + count * SECTOR, length)
             buf[start:end] = _read(cfd, header.data_offset + off + start, end - start)
-        return i, hashlib.sha256(buf).hexdigest()
+        return i, zlib.crc32(buf)
 
     def jobs() -> Iterator[tuple[int, list[tuple[int, int]]]]:
         for i in range(-(-size // CHUNK)):
-            length = min(CHUNK, size - i * CHUNK)
             piece_len = min(per_chunk, header.bitmap_len - i * per_chunk)
             piece = os.pread(cfd, piece_len, header.bitmap_offset + i * per_chunk)
             if piece.strip(b"\0"):
                 yield i, list(runs_in_bitmap(piece, i * per_chunk * 8))
-            elif base_digests.get(i, zero_digest(length)) != img_digests.get(i, zero_digest(length)):
+            elif i in img_sums:
                 _fail(where, i)
 
-    for i, digest in bounded_map(pool, merged, jobs()):
-        if digest != img_digests.get(i, zero_digest(min(CHUNK, size - i * CHUNK))):
+    for i, crc in bounded_map(pool, merged, jobs()):
+        if img_sums.get(i) != crc:
             _fail(where, i)
 
 
@@ -170,15 +171,15 @@ def _fail(where: str, i: int) -> None:
 @dataclass(frozen=True)
 class _ChunkDiff:
     index: int
-    base_digest: str | None
-    img_digest: str | None  # None: equal to the base
+    base_digest: str | None  # sha256 for the backing record, if asked for
+    img_sum: int | None  # CRC-32 of the image chunk; None: equal to the base
     runs: list[tuple[int, int]]
     pieces: list[tuple[int, bytes]]  # (image offset, non-zero data) to store
 
 
 def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
               header_raw: bytes, header: CowHeader, base_digests: dict[int, str],
-              base_data: set[int], tick: Callable[[int], None]) -> tuple[int, dict[int, str]]:
+              base_data: set[int], tick: Callable[[int], None]) -> tuple[int, dict[int, int]]:
     size = header.size
     ifd = open_existing(image, os.O_RDONLY, "image")
 
@@ -198,14 +199,14 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
             piece = a[start:start + count * SECTOR]
             if not is_zero(piece):
                 pieces.append((off + start, piece))
-        return _ChunkDiff(i, base_digest, hashlib.sha256(a).hexdigest(), runs, pieces)
+        return _ChunkDiff(i, base_digest, zlib.crc32(a), runs, pieces)
 
     try:
         lock(ifd, False, "image", image)
         os.pwrite(dst.fd, header_raw, 0)
         os.ftruncate(dst.fd, header.file_len)
         todo = base_data | _chunks_with_data(ifd, size)
-        img_digests: dict[int, str] = {}
+        img_sums: dict[int, int] = {}
         sectors = 0
         per_chunk = CHUNK // SECTOR // 8
         nchunks = -(-size // CHUNK)
@@ -215,8 +216,8 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
             i = d.index
             if d.base_digest is not None:
                 base_digests[i] = d.base_digest
-            img_digests[i] = d.img_digest or base_digests[i]
-            if d.runs:
+            if d.img_sum is not None:
+                img_sums[i] = d.img_sum
                 sectors += _count(d.runs)
                 for off, piece in d.pieces:
                     os.pwrite(dst.fd, piece, header.data_offset + off)
@@ -226,7 +227,7 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
             tick(min(CHUNK, size - i * CHUNK))
     finally:
         os.close(ifd)
-    return sectors, img_digests
+    return sectors, img_sums
 
 
 def cow_name(image: StrPath) -> str:
@@ -292,9 +293,9 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
         base_data = _chunks_with_data(bfd, size)
         for image, name in zip(image_s, names, strict=True):
             with AtomicOutput(name, force=force) as dst, ThreadPoolExecutor(WORKERS) as pool:
-                sectors, img_digests = _diff_one(pool, bfd, image, dst, header_raw, header,
-                                                 base_digests, base_data, tick)
-                _verify(pool, dst.fd, header, bfd, base_digests, img_digests, image)
+                sectors, img_sums = _diff_one(pool, bfd, image, dst, header_raw, header,
+                                              base_digests, base_data, tick)
+                _verify(pool, dst.fd, header, bfd, img_sums, image)
                 now = os.fstat(bfd)
                 if (now.st_mtime_ns, now.st_ctime_ns) != (st.st_mtime_ns, st.st_ctime_ns):
                     raise CowError(f"base file {base_s} changed during the rebase")
@@ -302,9 +303,8 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
                            for i in range(-(-size // CHUNK))]
                 sidecar.write(name, sidecar.record(backing, bfd, digests))
                 dst.commit()
-            root = sidecar.root_digest(
-                img_digests.get(i, digests[i]) for i in range(len(digests)))
-            items.append(RebaseItem(image, str(name), sectors, os.stat(name).st_blocks * 512, root))
+            items.append(RebaseItem(image, str(name), sectors, os.stat(name).st_blocks * 512,
+                                    len(img_sums)))
     finally:
         os.close(bfd)
     if progress:
