@@ -51,18 +51,17 @@ def human_mb(mb: int) -> str:
 
 
 def origin_colours(plan: Plan) -> dict[str, str]:
-    """A colour for every origin key in the plan."""
-    colours: dict[str, str] = {}
-    custom = 0
+    """A colour for every origin key: by role, and each custom partition its
+    own by its place in the layout (so a colour stays with its partition
+    whether or not KIWI gets to create it)."""
+    colours: dict[str, str] = {
+        part.name: CUSTOM_COLOURS[i % len(CUSTOM_COLOURS)]
+        for i, part in enumerate(plan.layout.partitions)
+    }
     for entry in plan.entries:
         key = entry.clone_of or entry.key
-        if key in colours:
-            continue
-        origin = plan.entry(key) or entry
-        if origin.role == "custom":
-            colours[key] = CUSTOM_COLOURS[custom % len(CUSTOM_COLOURS)]
-            custom += 1
-        else:
+        if key not in colours:
+            origin = plan.entry(key) or entry
             colours[key] = ROLE_COLOURS.get(origin.role, "#7a7a7a")
     return colours
 
@@ -104,11 +103,13 @@ def theme_colour(app: App[object], name: str, fallback: str) -> str:
 
 
 def severity_colour(app: App[object], severity: str) -> str:
+    """The theme's text colour for a severity (the text-* variants read on
+    both light and dark backgrounds)."""
     if severity == "error":
-        return theme_colour(app, "error", "#d03030")
+        return theme_colour(app, "text-error", "#d03030")
     if severity == "warning":
-        return theme_colour(app, "warning", "#c08000")
-    return theme_colour(app, "accent", "#3080c0")
+        return theme_colour(app, "text-warning", "#a86d1c")
+    return theme_colour(app, "text-primary", "#3080c0")
 
 
 def background(app: App[object]) -> str:

@@ -59,8 +59,12 @@ class MainScreen(Screen[None]):
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
-        self.set_class(width < NARROW, "-narrow")
+        narrow = width < NARROW
+        self.set_class(narrow, "-narrow")
         self.set_class(height < SHORT, "-short")
+        footer = self.query_one(Footer)
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
 
     # --- the app hands over the state ----------------------------------------
     def show(self, layout: Layout, plan: Plan, selected: str | None) -> None:

@@ -57,7 +57,7 @@ class Diagnostics(OptionList):
             for i, diag in enumerate(items):
                 self.replace_option_prompt_at_index(i, self._prompt(diag, plan))
             return
-        self.items = items
+        old, self.items = self.items, items
         self.clear_options()
         if not items:
             self.add_option(Option(Text("No problems: KIWI builds this layout as shown.",
@@ -65,7 +65,9 @@ class Diagnostics(OptionList):
         else:
             self.add_options([Option(self._prompt(d, plan)) for d in items])
             codes = [d.code for d in items]
-            self.highlighted = codes.index(previous) if previous in codes else 0
+            new_codes = set(codes) - {d.code for d in old}
+            # a new diagnostic: show the worst first; else keep the user's place
+            self.highlighted = 0 if new_codes or previous not in codes else codes.index(previous)
 
     @staticmethod
     def _number(diag: Diagnostic, plan: Plan) -> int | None:

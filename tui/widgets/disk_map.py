@@ -162,7 +162,7 @@ class DiskMap(Widget):
             if seg.label and end <= width and all(
                     ch == " " for ch in line[max(0, start - 1):min(width, end + 1)]):
                 line[start:end] = list(seg.label)
-        accent = look.theme_colour(self.app, "accent", "#ffa62b")
+        accent = look.theme_colour(self.app, "text-accent", "#a86d1c")
         out = Text(no_wrap=True, overflow="crop")
         for ch, mark in zip(line, marks, strict=True):
             if mark:

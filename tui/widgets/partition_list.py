@@ -21,30 +21,37 @@ COLUMNS = (
     Column("mountpoint", "Mountpoint"), Column("filesystem", "Filesystem"),
     Column("clones", "Clones", "right"), Column("kind", "Kind"),
 )
-ROOT_KEYS = ("root", "readonly")
+
+
+NOT_PLACED = "not placed"  # KIWI fails before it creates the partition (see Diagnostics)
 
 
 def rows(layout: Layout, plan: Plan) -> list[tuple[str, list[str]]]:
-    """(key, [name, size, mountpoint, filesystem, clones, kind]) for each row."""
+    """(key, [name, size, mountpoint, filesystem, clones, kind]) for each row.
+    Boot and root are listed even when KIWI fails before creating them, so
+    their clone counts stay at hand."""
     out: list[tuple[str, list[str]]] = []
     boot = plan.entry("boot")
     if boot is not None:
-        size = look.human_bytes(boot.size_bytes)
-        out.append(("boot", ["boot", size, boot.mountpoint or "", boot.filesystem or "",
+        out.append(("boot", ["boot", look.human_bytes(boot.size_bytes), boot.mountpoint or "",
+                             boot.filesystem or "", str(layout.boot_clone), "boot"]))
+    elif layout.bootpartition or layout.boot_clone:
+        out.append(("boot", ["boot", NOT_PLACED, "/boot",
+                             layout.bootfilesystem or layout.filesystem or "",
                              str(layout.boot_clone), "boot"]))
     for part in layout.partitions:
         out.append((part.name, [part.name, look.human_mb(part.size_mb), part.mountpoint or "",
                                 part.filesystem or "", str(part.clone), "custom"]))
-    for key in ROOT_KEYS:
-        root = plan.entry(key)
-        if root is None:
-            continue
+    root = plan.entry("root") or plan.entry("readonly")
+    if root is not None:
         size = look.human_bytes(root.size_bytes)
         if not layout.root_clone and not (layout.oem_systemsize and layout.oem_resize is False):
             size += " (rest)"
-        out.append((key, [key, size, root.mountpoint or "", root.filesystem or "",
-                          str(layout.root_clone), root.role]))
-        break
+        out.append((root.key, [root.key, size, root.mountpoint or "", root.filesystem or "",
+                               str(layout.root_clone), root.role]))
+    else:
+        out.append(("root", ["root", NOT_PLACED, "/", layout.filesystem or "",
+                             str(layout.root_clone), "root"]))
     return out
 
 
@@ -64,7 +71,8 @@ class PartitionList(Grid):
         colours = look.origin_colours(plan)
         table: list[tuple[str, list[Cell]]] = []
         for key, cells in rows(layout, plan):
-            swatch = Text("█", style=colours.get(key, look.FREE_COLOUR))
+            colour = colours.get(key) or look.ROLE_COLOURS.get(cells[5], look.FREE_COLOUR)
+            swatch = Text("█", style=colour)
             table.append((key, [swatch, *cells]))
         target = origin_key(plan, selected) if selected else None
         self.set_rows(table, target if target in [k for k, _ in table] else None)

@@ -88,17 +88,19 @@ class PlanTable(Grid):
         """Replace the rows with `plan`'s and put the cursor on `selected`."""
         self.plan = plan
         colours = look.entry_colours(plan, look.background(self.app))
-        free = look.theme_colour(self.app, "success", "#2e8b57")
-        self.set_rows(plan_rows(plan, colours, free), self._target(selected))
+        free = look.theme_colour(self.app, "text-success", "#2e8b57")
+        rows = plan_rows(plan, colours, free)
+        self.set_rows(rows, self._target(selected, {key for key, _ in rows}))
 
-    def _target(self, key: str | None) -> str | None:
+    def _target(self, key: str | None, keys: set[str] | None = None) -> str | None:
         """The row of `key`, or of its origin when the key has no row."""
         if key is None or self.plan is None:
             return None
-        if self.index_of(key) is not None:
+        present = keys if keys is not None else set(self.row_keys)
+        if key in present:
             return key
         entry = self.plan.entry(key)
-        if entry is not None and entry.clone_of and self.index_of(entry.clone_of) is not None:
+        if entry is not None and entry.clone_of in present:
             return entry.clone_of
         return None
 
