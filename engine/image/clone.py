@@ -73,7 +73,8 @@ def _on_extract(*commands: list[str]) -> Reidentifier:
                     args = [a.replace("{uuid}", spec.uuid) for a in command]
                     run([*args, tmp], env=ident.tool_env(), what=f"new UUID for partition {spec.number}")
                 with open(tmp, "rb") as src:
-                    sparse.copy_range(src.fileno(), 0, img.fileno(), region.offset, region.size)
+                    sparse.copy_range(src.fileno(), 0, img.fileno(), region.offset, region.size,
+                                      skip_zeros=True)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)

@@ -184,7 +184,8 @@ def make_filesystem(
                 run(["mkfs.btrfs", "-q", "-f", "-U", spec.uuid, *label, *rootdir, tmp],
                     env=env, what=what)
             with open(tmp, "rb") as src, open(image, "r+b") as dst:
-                sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, spec.size, punch=False)
+                sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, spec.size,
+                                  punch=False, skip_zeros=True)
         finally:
             os.unlink(tmp)
     else:  # pragma: no cover - fs_kind only returns KINDS

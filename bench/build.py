@@ -1,0 +1,227 @@
+"""Build benchmark: partwright against systemd-repart, in one run.
+
+The seed layout (100 GiB GPT: ESP vfat 20 MiB, boot ext4 300 MiB + 1 clone,
+home ext3 10 MiB + 2 clones, root xfs 2 GiB + 1 clone) built by
+`partwright`'s engine, and the equivalent built by systemd-repart (v252 here):
+ESP with Format=vfat, every other partition with CopyBlocks= from a
+filesystem image that mkfs makes first (repart cannot copy one of its own
+partitions into another, and v252 formats neither ext3 nor a partition it
+then copies), with exact SizeMinBytes=SizeMaxBytes. repart's time is shown
+without and with making those source images; the ratio uses the total, since
+both then produce the same disk. Both outputs are fsynced (partwright does it;
+repart gets `sync FILE`). Median of --repeat runs, page cache warm.
+
+Then the clone copy alone, on the 2 GiB root xfs (empty as mkfs.xfs leaves
+it, its 64 MiB log written as zeros, and with 256 MiB of files): partwright's
+sparse copy (SEEK_DATA + copy_file_range, as clones are copied inside the
+image; and with skip_zeros, as temporary files are copied in),
+`cp --sparse=always`, `dd bs=1M` (what KIWI runs) and `dd conv=sparse`, each
+followed by an fsync of its output.
+
+Targets (issue 5): partwright at most half repart's time, far fewer allocated
+bytes. Usage: python bench/build.py [--repeat N] [--dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.example import EXAMPLE_LAYOUT  # noqa: E402
+from engine.image import sparse  # noqa: E402
+from engine.image.build import build  # noqa: E402
+from engine.image.inspect import inspect  # noqa: E402
+from engine.planner import plan as make_plan  # noqa: E402
+
+MIB = 1 << 20
+
+
+def timed(func: Callable[[], object], repeat: int, before: Callable[[], object] | None = None) -> float:
+    times = []
+    for _ in range(repeat):
+        if before:
+            before()
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def du(path: Path) -> int:
+    return os.stat(path).st_blocks * 512
+
+
+def sh(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True)
+
+
+def fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def rm(*paths: Path) -> None:
+    for p in paths:
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
+def make_sources(work: Path) -> dict[str, Path]:
+    """The filesystem images repart copies: boot ext4, home ext3, root xfs."""
+    src = {"boot": work / "boot.ext4", "home": work / "home.ext3", "root": work / "root.xfs"}
+    sizes = {"boot": 300 * MIB, "home": 10 * MIB, "root": 2048 * MIB}
+    for key, path in src.items():
+        rm(path)
+        with open(path, "wb") as fh:
+            fh.truncate(sizes[key])
+    sh("mkfs.ext4", "-q", "-F", "-L", "BOOT", str(src["boot"]))
+    sh("mkfs.ext3", "-q", "-F", "-L", "HOME", str(src["home"]))
+    sh("mkfs.xfs", "-q", "-f", "-L", "ROOT", str(src["root"]))
+    return src
+
+
+def repart_definitions(work: Path, src: dict[str, Path]) -> Path:
+    defs = work / "repart.d"
+    rm(defs)
+    defs.mkdir()
+    parts = [
+        ("esp", "esp", 20, "Format=vfat\nLabel=EFI"),
+        ("bootclone1", "linux-generic", 300, f"CopyBlocks={src['boot']}"),
+        ("boot", "linux-generic", 300, f"CopyBlocks={src['boot']}"),
+        ("homeclone1", "linux-generic", 10, f"CopyBlocks={src['home']}"),
+        ("homeclone2", "linux-generic", 10, f"CopyBlocks={src['home']}"),
+        ("home", "linux-generic", 10, f"CopyBlocks={src['home']}"),
+        ("rootclone1", "linux-generic", 2048, f"CopyBlocks={src['root']}"),
+        ("root", "root-x86-64", 2048, f"CopyBlocks={src['root']}"),
+    ]
+    for i, (name, ptype, mib, extra) in enumerate(parts):
+        (defs / f"{10 + i:02d}-{name}.conf").write_text(
+            f"[Partition]\nType={ptype}\nLabel={name}\nSizeMinBytes={mib}M\nSizeMaxBytes={mib}M\n{extra}\n"
+        )
+    return defs
+
+
+def run_repart(defs: Path, image: Path) -> None:
+    rm(image)
+    sh("systemd-repart", f"--definitions={defs}", "--empty=create", "--size=100G",
+       "--dry-run=no", "--no-pager", "--seed=8ba4b9f2-2b19-4a43-a2a8-6d0f0b1d4e10", str(image))
+    sh("sync", str(image))
+
+
+def copy_bench(work: Path, repeat: int) -> list[tuple[str, str, float, int]]:
+    rows = []
+    empty = work / "root.xfs"
+    full = work / "root-full.xfs"
+    tree = work / "tree"
+    rm(full, tree)
+    tree.mkdir()
+    block = os.urandom(MIB)
+    for i in range(8):  # 8 x 32 MiB of files
+        with open(tree / f"f{i}", "wb") as fh:
+            for _ in range(32):
+                fh.write(block)
+    proto = work / "proto"
+    proto.write_text("/dev/null\n0 0\nd--755 0 0\n" + "".join(
+        f" f{i} ---644 0 0 {tree / f'f{i}'}\n" for i in range(8)) + "$\n")
+    with open(full, "wb") as fh:
+        fh.truncate(2048 * MIB)
+    sh("mkfs.xfs", "-q", "-f", "-p", str(proto), str(full))
+    for label, source in (("empty", empty), ("256 MiB of files", full)):
+        for name, func in _copy_methods(source, work / "copy.img"):
+            seconds = timed(func, repeat, before=lambda: rm(work / "copy.img"))
+            rows.append((label, name, seconds, du(work / "copy.img")))
+            rm(work / "copy.img")
+    rm(full, tree, proto)
+    return rows
+
+
+def _copy_methods(source: Path, out: Path) -> list[tuple[str, Callable[[], None]]]:
+    size = source.stat().st_size
+
+    def ours(skip_zeros: bool) -> None:
+        with open(source, "rb") as s, open(out, "wb") as d:
+            d.truncate(size)
+            sparse.copy_range(s.fileno(), 0, d.fileno(), 0, size, punch=False,
+                              skip_zeros=skip_zeros)
+            os.fsync(d.fileno())
+
+    def tool(*args: str) -> None:
+        sh(*args)
+        fsync(out)
+
+    return [
+        ("partwright (SEEK_DATA + copy_file_range)", lambda: ours(False)),
+        ("partwright, skip_zeros", lambda: ours(True)),
+        ("cp --sparse=always", lambda: tool("cp", "--sparse=always", str(source), str(out))),
+        ("dd bs=1M (KIWI)", lambda: tool("dd", f"if={source}", f"of={out}", "bs=1M", "status=none")),
+        ("dd bs=1M conv=sparse", lambda: tool("dd", f"if={source}", f"of={out}", "bs=1M",
+                                              "conv=sparse", "status=none")),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", help="work directory (default: a temporary one)")
+    args = parser.parse_args()
+    work = Path(args.dir or tempfile.mkdtemp(prefix="partwright-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(EXAMPLE_LAYOUT)
+    ours = work / "partwright.img"
+
+    def build_ours() -> None:
+        rm(ours)
+        build(plan, str(ours), seed="bench")
+
+    t_ours = timed(build_ours, args.repeat)
+    a_ours = du(ours)
+    print(f"seed layout, {plan.disk_bytes / 2**30:.0f} GiB GPT, 9 partitions, median of {args.repeat}")
+    print(f"  partwright build (mkfs, clones, new ids, verify+fsck, fsync): {t_ours:7.3f} s,"
+          f" allocated {a_ours / MIB:8.2f} MiB")
+    if shutil.which("systemd-repart") is None:
+        print("  systemd-repart: not installed, skipped")
+    else:
+        holder: dict[str, dict[str, Path]] = {}
+        t_src = timed(lambda: holder.update(src=make_sources(work)), args.repeat)
+        defs = repart_definitions(work, holder["src"])
+        theirs = work / "repart.img"
+        t_rep = timed(lambda: run_repart(defs, theirs), args.repeat)
+        a_rep = du(theirs)
+        total = t_src + t_rep
+        print(f"  systemd-repart (CopyBlocks, Format=vfat, sync):               {t_rep:7.3f} s,"
+              f" allocated {a_rep / MIB:8.2f} MiB")
+        print(f"    + mkfs of its 3 source images:                              {total:7.3f} s")
+        print(f"  ratio partwright / repart total: {t_ours / total:.3f}"
+              f" (repart alone: {t_ours / t_rep:.3f});"
+              f" allocated bytes: repart / partwright = {a_rep / a_ours:.0f}x")
+        found = inspect(str(theirs))
+        print(f"  repart's image read back: {len(found.clones)} clone pairs, duplicates:"
+              f" {'; '.join(found.duplicates) or 'none'}")
+        mine = inspect(str(ours))
+        print(f"  partwright's image read back: {len(mine.clones)} clone pairs, duplicates:"
+              f" {'; '.join(mine.duplicates) or 'none'}")
+        rm(theirs, defs)
+    print("clone copy alone: 2 GiB root xfs, output fsynced, median of", args.repeat)
+    for label, name, seconds, allocated in copy_bench(work, args.repeat):
+        print(f"  {label:<17} {name:<41} {seconds:7.3f} s  allocated {allocated / MIB:8.2f} MiB")
+    rm(ours, Path(f"{ours}.partids"), *(work / n for n in ("boot.ext4", "home.ext3", "root.xfs")))
+    if not args.dir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
