@@ -506,3 +506,35 @@ async def test_light_theme_renders() -> None:
         await pilot.pause()
         assert not app.current_theme.dark
         assert table_cell(app, "root", "start") == str(ROOT_START)
+
+
+@sync
+async def test_settings_follow_typing_and_toggles_keep_unset_values_unset() -> None:
+    from textual.widgets import Checkbox
+
+    app = PartwrightApp()
+    async with app.run_test(size=SIZE) as pilot:
+        swap = app.main.query_one("#set-swap", Checkbox)
+        swap.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.layout.oem_swap is True
+        assert "swap" in table_keys(app)
+        await pilot.press("space")  # off again: the description had no oem-swap
+        await pilot.pause()
+        assert app.layout.oem_swap is None and app.layout == EXAMPLE_LAYOUT
+        assert "[modified]" not in app.title
+        size = app.main.query_one("#set-size", Input)
+        size.focus()
+        await pilot.press("end", "backspace", "backspace", "backspace", *"200")
+        await pilot.pause()
+        assert app.layout.size_mb == 200 * 1024
+        assert size.value == "200"  # not rewritten under the cursor
+        await choose(pilot, "set-unit", "M")
+        assert app.layout.size_mb == 200
+        assert "disk-too-small" in [d.code for d in app.plan.diagnostics]
+        size.focus()
+        await pilot.press("end", "backspace", "backspace", "backspace")
+        await pilot.pause()
+        assert app.layout.size_mb is None  # empty: KIWI's estimate
+        assert app.plan.disk_size_estimated

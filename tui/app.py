@@ -295,11 +295,11 @@ class PartwrightApp(FileActions, App[None]):
         self.notify(f"Redid: {label}", timeout=2)
 
     def action_build(self) -> None:
-        builder = self.builder or backend.builder()
-        if builder is None:
-            self.notify("Building is not available yet: the image engine (engine.image.build)"
-                        " has not landed. The table shows what it will write.",
-                        title="Build", severity="warning", timeout=6)
+        try:
+            builder = self.builder or backend.builder()
+        except backend.NotAvailable as exc:
+            self.notify(f"Building is not available: {exc}. The table shows what it will"
+                        " write.", title="Build", severity="warning", timeout=6)
             return
         if self.plan.errors:
             self.notify(f"The layout has {len(self.plan.errors)} error(s); KIWI would fail."

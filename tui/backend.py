@@ -104,11 +104,22 @@ def reload(path: str | Path, profile: str | None = None) -> Any | None:
         return None
 
 
-def builder() -> Callable[..., Any] | None:
-    """engine.image.build, when the image engine has landed."""
+def builder() -> Callable[..., Any]:
+    """engine.image.build.build; NotAvailable (saying why) when it cannot be loaded."""
     try:
-        module = importlib.import_module("engine.image")
-    except ImportError:
-        return None
+        module = importlib.import_module("engine.image.build")
+    except ImportError as exc:
+        raise NotAvailable(f"the image engine (engine.image.build) cannot be loaded: {exc}") from None
     func = getattr(module, "build", None)
-    return func if callable(func) else None
+    if not callable(func):
+        raise NotAvailable("the image engine (engine.image.build.build) is not available yet")
+    return func  # type: ignore[no-any-return]
+
+
+def build_steps() -> tuple[str, ...]:
+    """The build's steps in order, as the engine reports them to `progress`."""
+    try:
+        from engine.image.build import STEPS
+    except ImportError:
+        return ()
+    return tuple(STEPS)

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,6 +28,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.plan import Plan
+from tui import backend, look
 
 
 class BuildCancelled(Exception):
@@ -41,17 +44,53 @@ class Progress(Message):
         return isinstance(message, Progress) and message.step == self.step
 
 
-def report_text(result: Any) -> str:
-    """The engine's verify report, whatever its shape, as text."""
-    if result is None:
-        return "built and verified"
-    if hasattr(result, "to_json"):
-        result = result.to_json()
-    elif dataclasses.is_dataclass(result) and not isinstance(result, type):
-        result = dataclasses.asdict(result)
-    if isinstance(result, dict | list):
-        return json.dumps(result, indent=1, default=str)
-    return str(result)
+def overall(step: str, done: int, total: int, steps: tuple[str, ...]) -> float:
+    """The whole build's progress (0..1) from the engine's (step, done, total)."""
+    fraction = done / total if total else 1.0
+    if step not in steps:
+        return fraction
+    return min(1.0, (steps.index(step) + fraction) / len(steps))
+
+
+def _size(n: int) -> str:
+    return look.human_bytes(n) if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+def report_renderable(report: Any) -> Any:
+    """The engine's build report (BuildReport) as a table for people; any other
+    result as JSON or text."""
+    partitions = getattr(report, "partitions", None)
+    if partitions is None:
+        if hasattr(report, "to_json"):
+            report = report.to_json()
+        elif dataclasses.is_dataclass(report) and not isinstance(report, type):
+            report = dataclasses.asdict(report)
+        if isinstance(report, dict | list):
+            return json.dumps(report, indent=1, default=str)
+        return "built and verified" if report is None else str(report)
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    for column in ("#", "name", "fs", "label", "UUID", "clone of", "copied"):
+        table.add_column(column, no_wrap=True)
+    for p in partitions:
+        copied = _size(p.copied_bytes) if p.clone_of else ""
+        table.add_row(str(p.number), p.name or p.key, p.filesystem or "-", p.label or "-",
+                      p.uuid or "-", str(p.clone_of or ""), copied)
+    checks = getattr(report, "checks", ())
+    bad = [c for c in checks if not getattr(c, "ok", True)]
+    lines = Text()
+    lines.append(f"{report.output}: {_size(report.disk_bytes)} {report.format},"
+                 f" {_size(report.allocated_bytes)} allocated, {report.seconds:.2f} s\n")
+    if bad:
+        lines.append(f"{len(bad)} of {len(checks)} filesystem checks failed: "
+                     + "; ".join(f"{c.number} {c.tool}: {c.detail}" for c in bad) + "\n",
+                     style="bold red")
+    else:
+        lines.append(f"table read back equal to the plan; {len(checks)} filesystems checked"
+                     " clean; no two partitions share a UUID or PARTUUID\n")
+    for warning in getattr(report, "warnings", ()):
+        lines.append(f"warning: {warning}\n", style="yellow")
+    lines.append(f"/config.partids written to {report.partids_path}")
+    return Group(lines, Text(""), table)
 
 
 class BuildScreen(ModalScreen[None]):
@@ -66,6 +105,7 @@ class BuildScreen(ModalScreen[None]):
         self.cancelled = False
         self.result: Any = None
         self.error: str | None = None
+        self.steps: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="build", classes="dialog"):
@@ -124,6 +164,7 @@ class BuildScreen(ModalScreen[None]):
     def start(self, output: Path, fmt: str = "raw", root_tree: Path | None = None,
               seed: str | None = None) -> None:
         self.running = True
+        self.steps = tuple(s for s in backend.build_steps() if fmt == "qcow2" or s != "convert")
         self.query_one("#build-options").display = False
         self.query_one("#build-run").display = True
         self.query_one("#build-start").display = False
@@ -140,21 +181,23 @@ class BuildScreen(ModalScreen[None]):
                 raise BuildCancelled()
             self.post_message(Progress(step, done, total))
 
-        return self.builder(self.plan, output, fmt=fmt, root_tree=root_tree, seed=seed,
-                            progress=progress)
+        return self.builder(self.plan, str(output), fmt=fmt,
+                            root_tree=str(root_tree) if root_tree is not None else None,
+                            seed=seed, progress=progress)
 
     def on_progress(self, message: Progress) -> None:
         bar = self.query_one("#build-progress", ProgressBar)
-        bar.update(total=max(message.total, 1), progress=message.done)
+        share = overall(message.step, message.done, message.total, self.steps)
+        bar.update(total=1000, progress=round(share * 1000))
         self.query_one("#build-step", Static).update(
-            f"{message.step}  ({message.done}/{message.total})")
+            f"{message.step}  {message.done}/{message.total}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "build":
             return
         state = event.state
         if state == WorkerState.SUCCESS:
-            self._finish(report_text(event.worker.result), ok=True)
+            self._finish(report_renderable(event.worker.result), ok=True)
         elif state == WorkerState.ERROR:
             error = event.worker.error
             if isinstance(error, BuildCancelled):
@@ -163,18 +206,17 @@ class BuildScreen(ModalScreen[None]):
                 message = getattr(error, "message", None) or str(error) or type(error).__name__
                 self._finish(f"The build failed: {message}", ok=False)
 
-    def _finish(self, text: str, ok: bool) -> None:
+    def _finish(self, shown: Any, ok: bool) -> None:
         self.running = False
         if ok:
-            self.result = text
-            bar = self.query_one("#build-progress", ProgressBar)
-            bar.update(total=bar.total or 1, progress=bar.total or 1)
+            self.result = shown
+            self.query_one("#build-progress", ProgressBar).update(total=1000, progress=1000)
         else:
-            self.error = text
+            self.error = str(shown)
         self.query_one("#build-step", Static).update(
-            Text("Built and verified." if ok else text, style="bold" if ok else "bold red"))
+            Text("Built and verified." if ok else str(shown), style="bold" if ok else "bold red"))
         self.query_one("#build-report").display = ok
-        self.query_one("#build-report-text", Static).update(text if ok else "")
+        self.query_one("#build-report-text", Static).update(shown if ok else "")
         self.query_one("#build-cancel", Button).label = "Close (esc)"
 
     @on(Button.Pressed, "#build-cancel")
