@@ -20,7 +20,7 @@ from engine.layout import Layout, Partition, SystemDisk, Volume
 from engine.plan import Plan
 from engine.planner import plan
 from tests.layout_xml import image_xml
-from tests.layouts import layouts
+from tests.layouts import wide_layouts
 
 kiwi = pytest.importorskip("kiwi", reason="KIWI (test-only dependency) is not installed")
 if not shutil.which("sgdisk") or not shutil.which("fdisk"):
@@ -179,6 +179,6 @@ def test_kiwi_agrees(name: str) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layouts())
+@given(wide_layouts())
 def test_kiwi_agrees_on_generated_layouts(layout: Layout) -> None:
     compare(layout)
