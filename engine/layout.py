@@ -132,8 +132,9 @@ class Layout:
                 return part
         return None
 
-    def with_partition(self, name: str, **changes: object) -> Layout:
-        """A copy in which the custom partition `name` has some fields changed."""
+    def with_partition(self, name: str, /, **changes: object) -> Layout:
+        """A copy in which the custom partition `name` has some fields changed
+        (`name=` among the changes renames it)."""
         parts = tuple(
             replace(p, **changes) if p.name == name else p  # type: ignore[arg-type]
             for p in self.partitions

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -63,6 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: still one line, unless asked for the trace
+        if os.environ.get("PARTWRIGHT_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"partwright: internal error: {type(exc).__name__}: {exc}"
+            " (set PARTWRIGHT_DEBUG=1 for the traceback, and please report it)\n"
+        )
+        return 3
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
