@@ -108,3 +108,12 @@ def test_root_mbytes_and_arch(tmp_path: Path) -> None:
     assert small["disk_size_estimated"] is True
     arm = json.loads(run("preview", str(f), "--json", "--arch", "aarch64").stdout)
     assert [p["name"] for p in arm["partitions"]] == ["p.UEFI", "p.lxroot"]
+
+
+def test_export_set_renames_a_partition(tmp_path: Path) -> None:
+    out = tmp_path / "renamed.kiwi"
+    r = run("export", str(SEED), "-o", str(out), "--set", "partition.home.name=data")
+    assert r.returncode == 0, r.stderr
+    assert '<partition name="data" size="10"' in out.read_text()
+    r = run("export", str(SEED), "-o", str(out), "--set", "partition.home.name=boot")
+    assert r.returncode == 2 and "reserved" in r.stderr and "Traceback" not in r.stderr
