@@ -221,6 +221,8 @@ def _cryptsetup(args: Sequence[str], *, key: bytes | None = None, what: str,
         argv.append("--key-file=-")
     log.debug("cryptsetup %s (%s)", " ".join(args), what)
     env = dict(os.environ, LC_ALL="C")
+    if key is not None:  # an environment variable holding the key stays with us
+        env = {k: v for k, v in env.items() if os.fsencode(v) != key}
     try:
         with dm_control_guard():
             proc = subprocess.run(
@@ -280,6 +282,13 @@ def format_luks(
     with _scratch(workdir) as tmpdir:
         tmp = _new_file(tmpdir, "container", size)
         _cryptsetup([*args, tmp], key=secret, what=f"{luks_type} container at offset {offset}")
+        # cryptsetup formats a region too small for its header (it only warns
+        # that no data fits) and grows the file to hold it: refuse both
+        made = read_header(tmp, 0)
+        if os.path.getsize(tmp) != size or made.data_offset >= size:
+            raise PartwrightError(
+                f"a region of {size} bytes at offset {offset} is too small for a {luks_type}"
+                f" container: its header alone takes {made.header_bytes} bytes")
         with open(tmp, "rb") as src, open(image, "r+b") as dst:
             sparse.copy_range(src.fileno(), 0, dst.fileno(), offset, size)
     return read_header(image, offset)
