@@ -328,7 +328,7 @@ def _stage(plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds, root_tree: str 
         return {}
     mounts = {s.number: s.mountpoint for s in specs
               if s.clone_of is None and s.mountpoint and s.kind != "swap"}
-    staged = populate.stage(root_tree, mounts, workdir)
+    staged = populate.stage(root_tree, mounts, workdir, ident.epoch)
     root = next(n for n, mp in mounts.items() if mp == "/")
     # where KIWI puts them: etc/fstab in the system, /config.partids at the top
     # of the system root (dracut's kiwi-repart module installs it in the initrd)
@@ -342,7 +342,7 @@ def _stage(plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds, root_tree: str 
     kinds = {s.number: s.kind for s in specs}
     for number, directory in staged.items():
         if kinds[number] == "xfs":
-            contents[number] = populate.protofile(directory, os.path.join(workdir, f"p{number}.proto"))
+            contents[number] = populate.protofile(directory, directory + ".proto")
         else:
             contents[number] = directory
     return contents

@@ -152,6 +152,9 @@ def make_filesystem(
         if content:
             args += ["-d", content]
         run([*args, image, f"{spec.size // 1024}k"], env=env, what=what)
+        if content and ident.epoch is not None:
+            from engine.image.populate import fix_ext_times
+            fix_ext_times(image, spec.offset, content, ident.epoch, env)
     elif spec.kind.startswith("fat"):
         serial = spec.uuid.replace("-", "")
         # dosfstools 4.2 stamps the volume-label entry with the current time
@@ -175,8 +178,10 @@ def make_filesystem(
                 proto = ["-p", content] if content else []
                 run(["mkfs.xfs", "-q", "-f", "-m", f"uuid={spec.uuid}", *label, *proto, tmp],
                     env=env, what=what)
-                if ident.epoch is not None:
-                    fix_xfs_times(tmp, ident.epoch)
+                bigtime = fix_xfs_times(tmp, ident.epoch)
+                if content:
+                    from engine.image.populate import fix_xfs_tree_times
+                    fix_xfs_tree_times(tmp, tree_of(content), ident.epoch, bigtime)
             elif spec.kind == "swap":  # mkswap (util-linux 2.38) has no --offset
                 run(["mkswap", "-q", *label, "-U", spec.uuid, tmp], env=env, what=what)
             else:
@@ -213,16 +218,23 @@ def set_vfat_serial(image: str, offset: int, serial: int) -> None:
             os.pwrite(fd, struct.pack("<I", serial), place + at)
 
 
-def fix_xfs_times(path: str, epoch: int) -> None:
+def tree_of(protofile: str) -> str:
+    """The staged directory a protofile describes (DIR.proto describes DIR)."""
+    return protofile.removesuffix(".proto")
+
+
+def fix_xfs_times(path: str, epoch: int | None) -> bool:
     """mkfs.xfs (6.1) stamps its root, realtime-bitmap and -summary inodes
     with the current time and ignores SOURCE_DATE_EPOCH: set them to `epoch`
-    so that two seeded builds are identical. Inodes a protofile created keep
-    the time of the build."""
+    so that two seeded builds are identical (the inodes a protofile creates:
+    populate.fix_xfs_tree_times). Returns whether the fs has bigtime."""
     out = run(["xfs_db", "-r", "-c", "sb 0", "-c", "p rootino rbmino rsumino versionnum", path]).stdout
     values = dict(
         (k.strip(), v.strip()) for k, _, v in (ln.partition("=") for ln in out.splitlines()) if v
     )
     bigtime = "BIGTIME" in values.get("versionnum", "")
+    if epoch is None:
+        return bigtime
     fields = ["core.atime", "core.mtime", "core.ctime", "v3.crtime"]
     commands: list[str] = []
     for name in ("rootino", "rbmino", "rsumino"):
@@ -237,3 +249,4 @@ def fix_xfs_times(path: str, epoch: int) -> None:
                 commands += ["-c", f"write -d {field}.sec {epoch}", "-c", f"write -d {field}.nsec 0"]
     if commands:
         run(["xfs_db", "-x", *commands, path], what="xfs_db setting inode times")
+    return bigtime

@@ -71,8 +71,11 @@ def check_tree(tree: str, mountpoints: Mapping[int, str], sizes: Mapping[int, in
     return need
 
 
-def stage(tree: str, mountpoints: Mapping[int, str], workdir: str) -> dict[int, str]:
-    """One staging directory per partition holding its share of the tree."""
+def stage(tree: str, mountpoints: Mapping[int, str], workdir: str,
+          epoch: int | None = None) -> dict[int, str]:
+    """One staging directory per partition holding its share of the tree.
+    Mountpoints the tree lacks are made as empty directories, dated `epoch`
+    when the build has one."""
     staged: dict[int, str] = {}
     for number, mp in mountpoints.items():
         dest = os.path.join(workdir, f"stage{number}")
@@ -108,12 +111,16 @@ def stage(tree: str, mountpoints: Mapping[int, str], workdir: str) -> dict[int, 
         os.makedirs(made, exist_ok=True)
         if os.path.isdir(os.path.join(tree, _rel(mp))):
             pending_dirs.append((os.path.join(tree, _rel(mp)), made))
+        elif epoch is not None:
+            os.utime(made, (epoch, epoch))
     for src, dest in reversed(pending_dirs):  # times after the contents are in
         _copy_attrs(src, dest)
     for number, mp in mountpoints.items():
         src = os.path.join(tree, _rel(mp)) if _rel(mp) else tree
         if os.path.isdir(src):
             _copy_attrs(src, staged[number])
+        elif epoch is not None:
+            os.utime(staged[number], (epoch, epoch))
     return staged
 
 
@@ -223,3 +230,53 @@ def fill_vfat(image: str, offset: int, directory: str, env: Mapping[str, str]) -
         if files:
             run(["mcopy", "-i", target, "-m", "-o", *files, dos_dir + ("/" if rel != "." else "")],
                 env=mt_env, what="mcopy")
+
+
+def _walk_inodes(directory: str) -> list[tuple[str, os.stat_result]]:
+    """('/' + relative path, lstat) of a staged tree, the top directory first."""
+    found = [("/", os.lstat(directory))]
+    for dirpath, dirnames, filenames in os.walk(directory):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, directory)
+        base = "" if rel == "." else "/" + rel
+        for name in sorted(dirnames + filenames):
+            found.append((f"{base}/{name}", os.lstat(os.path.join(dirpath, name))))
+    return found
+
+
+def fix_ext_times(image: str, offset: int, directory: str, epoch: int,
+                  env: Mapping[str, str]) -> None:
+    """mke2fs -d copies each file's ctime and atime from the tree: the ctime
+    of a staged hard link is the time of the build, and reading the tree may
+    move atimes. In a reproducible build set ctime to the build's epoch and
+    atime to the file's mtime (debugfs)."""
+    lines = []
+    for path, st in _walk_inodes(directory):
+        quoted = '"' + path.replace('"', '\\"') + '"'
+        lines.append(f"sif {quoted} atime @{int(st.st_mtime)}")
+        lines.append(f"sif {quoted} ctime @{epoch}")
+        lines.append(f"sif {quoted} atime_extra 0")
+        lines.append(f"sif {quoted} ctime_extra 0")
+    run(["debugfs", "-w", "-f", "-", f"{image}?offset={offset}"], input_text="\n".join(lines) + "\n",
+        env=env, what="debugfs setting inode times")
+
+
+def fix_xfs_tree_times(path: str, directory: str, epoch: int | None, bigtime: bool) -> None:
+    """mkfs.xfs -p stamps every inode with the time of the build: give each
+    the atime and mtime of its file in the tree, and ctime/crtime `epoch`
+    when the build has one (xfs_db, commands on stdin)."""
+    def value(seconds: int) -> int:
+        return (seconds + 2**31) * 10**9 if bigtime else seconds
+
+    lines = []
+    for rel, st in _walk_inodes(directory):
+        lines.append(f"path {rel}")
+        times = {"core.atime": int(st.st_mtime), "core.mtime": int(st.st_mtime)}
+        if epoch is not None:
+            times.update({"core.ctime": epoch, "v3.crtime": epoch})
+        for field, seconds in times.items():
+            lines.append(f"write -d {field}.sec {value(seconds)}")
+            if not bigtime:
+                lines.append(f"write -d {field}.nsec 0")
+    run(["xfs_db", "-x", path], input_text="\n".join(lines) + "\n",
+        what="xfs_db setting inode times")
