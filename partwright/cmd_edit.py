@@ -15,11 +15,12 @@ def register(sub: Any) -> None:
 
 
 def run_edit(args: argparse.Namespace) -> int:
+    from engine.errors import PartwrightError
     from tui.app import PartwrightApp
 
     if args.file is None:
         if args.profile:
-            raise SystemExit("partwright: error: --profile needs a FILE")
+            raise PartwrightError("--profile needs a FILE (the built-in example has no profiles)")
         app = PartwrightApp()
     else:
         app = PartwrightApp.open(args.file, profile=args.profile)  # DescriptionError: exit 2

@@ -101,11 +101,12 @@ class PartwrightApp(FileActions, App[None]):
             self.refresh_bindings()
 
     def update_title(self) -> None:
+        # only what changes rarely: a new header title re-lays the screen out
         name = self.path.name if self.path is not None else "example"
-        self.title = f"partwright — {name}{' [modified]' if self.session.dirty else ''}"
-        plan = self.plan
-        problems = f", {len(plan.errors)} error{'s' if len(plan.errors) != 1 else ''}" if plan.errors else ""
-        self.sub_title = f"{plan.table}, {len(plan.entries)} partitions{problems}"
+        title = f"partwright — {name}{' [modified]' if self.session.dirty else ''}"
+        sub_title = str(self.path.parent) if self.path is not None else "built-in"
+        if (title, sub_title) != (self.title, self.sub_title):
+            self.title, self.sub_title = title, sub_title
 
     def set_session(self, session: Session, select: str | None = None) -> None:
         self.session = session

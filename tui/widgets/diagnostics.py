@@ -85,7 +85,7 @@ class Diagnostics(OptionList):
             if entry is not None:
                 where = f"{entry.number} {where}"
             text.append(f" [{where}]", style=colour)
-        text.append(f": {diag.message}")
+        text.append(f": {diag.message.rstrip(' .')}")
         if diag.fix:
             text.append(f". Fix: {diag.fix}", style="italic")
         return text

@@ -19,13 +19,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
-from engine.kiwi_attrs import parse_size_mb, parse_uint
+from engine.kiwi_attrs import TYPE_ATTR_BY_XML, parse_size_mb, parse_uint, parse_value
 from engine.layout import BOOT_FILESYSTEMS, FIRMWARES, ROOT_FILESYSTEMS, Layout
 from engine.plan import Plan
 from tui.messages import SettingsChanged
 from tui.validate import Parsed
-
-MIN_START_SECTOR = 2048
 
 
 def optional_mb(text: str) -> int | None:
@@ -49,12 +47,10 @@ def optional_size(text: str) -> int | None:
 
 
 def optional_sector(text: str) -> int | None:
+    """A start sector by KIWI's rule (engine.kiwi_attrs), or None for the default."""
     if not text.strip():
         return None
-    value = parse_uint(text)
-    if value < MIN_START_SECTOR:
-        raise ValueError(f"{value} is below {MIN_START_SECTOR}, the smallest start sector KIWI allows")
-    return value
+    return parse_value(TYPE_ATTR_BY_XML["disk_start_sector"], text)  # type: ignore[return-value]
 
 
 # text fields: id -> (layout field, parser, history label)
