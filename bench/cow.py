@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ from engine.cow import create_cow, merge_in_place, merge_to_new, read_header, re
 from engine.cow.format import mark_sectors, set_sectors  # noqa: E402
 from engine.cow.sparse import copy_range, data_extents  # noqa: E402
 
+VERBOSE = False
 GIB = 1 << 30
 MIB = 1 << 20
 
@@ -71,6 +71,9 @@ def interleaved(fns: dict[str, Callable[[], object]], cleanup: Callable[[], obje
             fn()
             times[name].append(time.perf_counter() - t0)
             cleanup()
+    if VERBOSE:
+        for k, v in times.items():
+            print(f"    {k:<6} runs: {' '.join(f'{t:.3f}' for t in v)}")
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -126,7 +129,7 @@ def line(label: str, ours: float, theirs: float, name: str) -> None:
 
 
 PEAK = """
-import os, resource, subprocess, sys, time, tracemalloc
+import os, subprocess, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
 from engine.cow import create_cow, merge_to_new, read_header, rebase_images
 from engine.cow.format import set_sectors
@@ -147,7 +150,10 @@ if what == "rebase":
     with open(host, "r+b") as f:
         for k in range(0, size - 4096, size // 256):
             f.seek(k); f.write(os.urandom(4096))
-base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def hwm():  # this process's peak RSS in KiB (ru_maxrss would include the parent's, from fork)
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+base_rss = hwm()
 tracemalloc.start()
 t0 = time.perf_counter()
 if what == "merge":
@@ -158,7 +164,7 @@ else:
 dt = time.perf_counter() - t0
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
-print(base_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, peak, dt)
+print(base_rss, hwm(), peak, dt)
 """
 
 
@@ -171,16 +177,109 @@ def peak_memory(d: Path) -> None:
             out = subprocess.run([sys.executable, "-c", PEAK, str(ROOT), str(sub), str(gib * GIB),
                                   what], capture_output=True, text=True, check=True).stdout
             before, after, traced, dt = out.split()
-            print(f"  {what:<6} {gib:>2} GiB: max RSS {int(after) / 1024:6.1f} MiB "
+            print(f"  {what:<6} {gib:>2} GiB: peak RSS {int(after) / 1024:6.1f} MiB "
                   f"(before the operation {int(before) / 1024:6.1f} MiB), "
                   f"Python heap peak {int(traced) / MIB:6.2f} MiB, {float(dt):.2f} s")
 
 
+def bench_merge(d: Path, base: Path, cow: Path, host: Path, n: int) -> None:
+    out = d / "out.img"
+    print("merge to a new file:")
+    fast = interleaved({
+        "ours": lambda: merge_to_new(cow, out),
+        "cp": lambda: run("cp", "--sparse=always", base, out),
+        "cp_s": lambda: (run("cp", "--sparse=always", base, out), run("sync", out)),
+        "cli": lambda: run(sys.executable, "-m", "partwright", "cow", "merge", cow, "-o", out),
+    }, cleanup=lambda: rm(out), repeat=max(n, 5))
+    slow = interleaved({
+        "moo": lambda: run("uml_moo", cow, out),
+        "moo_s": lambda: (run("uml_moo", cow, out), run("sync", out)),
+    }, cleanup=lambda: rm(out), repeat=max(1, n - 1))
+    ours = fast["ours"]
+    line("vs uml_moo (both durable)", ours, slow["moo_s"], "uml_moo + sync")
+    line("vs uml_moo (uml_moo not synced)", ours, slow["moo"], "uml_moo")
+    line("vs cp --sparse=always (durable)", ours, fast["cp_s"], "cp + sync")
+    line("vs cp --sparse=always (cp not synced)", ours, fast["cp"], "cp")
+    print(f"  partwright CLI (process start, imports, checks, merge): {fast['cli']:.3f} s")
+    merge_to_new(cow, out)
+    run("uml_moo", cow, d / "moo.img")
+    run("cmp", out, d / "moo.img")
+    run("cmp", out, host)
+    rm(out, d / "moo.img")
+    print("  outputs: cmp-identical to uml_moo's and to the flat host image")
+
+
+
+def bench_in_place(d: Path, base: Path, cow: Path, host: Path, n: int) -> None:
+    print("merge in place (into a fresh copy of the base each run):")
+    copy, cow_ip = d / "copy.img", d / "ip.cow"
+
+    def fresh() -> None:
+        rm(copy, cow_ip)
+        shutil.copy2(base, copy)
+        create_cow(copy, cow_ip)  # the same COW, over the copy, with its own record
+        h = read_header(cow)
+        with open(cow, "rb") as src, open(cow_ip, "r+b") as dst:
+            for off, length in data_extents(src.fileno(), h.bitmap_offset, h.file_len):
+                copy_range(src.fileno(), off, dst.fileno(), off, length)
+        os.sync()
+
+    ours_ip = timed(lambda: merge_in_place(cow_ip), setup=fresh, repeat=n)
+    ours_ip_nr = timed(lambda: merge_in_place(cow_ip, keep_record=False), setup=fresh,
+                       repeat=n)
+    moo_ip = timed(lambda: (run("uml_moo", "-d", "-b", copy, cow), run("sync", copy)),
+                   setup=fresh, repeat=n)
+    line("vs uml_moo -d -b (both durable)", ours_ip, moo_ip, "uml_moo -d + sync")
+    line("  same, --drop-record", ours_ip_nr, moo_ip, "uml_moo -d + sync")
+    fresh()
+    merge_in_place(cow_ip)
+    run("cmp", copy, host)
+    print("  (by default partwright re-hashes the 4 MiB chunks it wrote to keep the COW's "
+          "backing record valid: here all 256 are touched); result cmp-identical")
+    rm(copy, cow_ip)
+
+
+
+def bench_rebase(d: Path, base: Path, cow: Path, host: Path, n: int) -> None:
+    print("rebase (flat host image against the base):")
+    cows = d / "cows"
+    cows.mkdir()
+    host3 = d / "other.img"
+    shutil.copyfile(host, host3)
+    ours_rb = timed(lambda: rebase_images(base, [host], cows, force=True), repeat=n)
+    ours_rb3 = timed(lambda: rebase_images(base, [host, host3], cows, force=True), repeat=1)
+    qc = d / "d.qcow2"
+
+    def qemu_rebase() -> None:
+        run("qemu-img", "create", "-q", "-f", "qcow2", "-b", host, "-F", "raw", qc)
+        run("qemu-img", "rebase", "-b", base, "-F", "raw", qc)
+        run("sync", qc)
+
+    qemu_rb = timed(qemu_rebase, cleanup=lambda: rm(qc), repeat=n)
+    line("vs qemu-img create+rebase", ours_rb, qemu_rb, "qemu-img (durable)")
+    print(f"  two images in one run: {ours_rb3:.3f} s (the base is hashed once for its "
+          "backing record; each image is diffed, written and verified)")
+    item = rebase_images(base, [host], cows, force=True).items[0]
+    qemu_rebase()
+    q_alloc = os.stat(qc).st_blocks * 512
+    print(f"  partwright COW: {item.sectors * 512 / MIB:.1f} MiB of sectors, "
+          f"{item.allocated / MIB:.1f} MiB allocated, verified by merging back; "
+          f"qcow2: {q_alloc / MIB:.1f} MiB allocated (64 KiB clusters), not verified")
+    rm(qc)
+
+
+
 def main() -> None:
+    global VERBOSE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", help="scratch directory (default: a temporary one)")
+    ap.add_argument("--only", default="merge,inplace,rebase,memory",
+                    help="comma-separated sections to run (default: all)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every run's time")
     args = ap.parse_args()
+    VERBOSE = args.verbose
+    only = set(args.only.split(","))
     for tool in ("uml_moo", "qemu-img", "cp"):
         if not shutil.which(tool):
             sys.exit(f"bench/cow.py needs {tool}")
@@ -193,93 +292,17 @@ def main() -> None:
               f"{os.stat(cow).st_blocks * 512 / MIB:.1f} MiB allocated "
               f"(built in {time.perf_counter() - t0:.1f} s); {os.cpu_count()} CPUs, "
               f"load {os.getloadavg()[0]:.2f}; median of {n}")
-        out = d / "out.img"
-
-        # warm the page cache for every input
-        for p in (base, cow, host):
+        for p in (base, cow, host):  # warm the page cache for every input
             subprocess.run(["cat", str(p)], stdout=subprocess.DEVNULL, check=True)
-
-        print("merge to a new file:")
-        fast = interleaved({
-            "ours": lambda: merge_to_new(cow, out),
-            "cp": lambda: run("cp", "--sparse=always", base, out),
-            "cp_s": lambda: (run("cp", "--sparse=always", base, out), run("sync", out)),
-            "cli": lambda: run(sys.executable, "-m", "partwright", "cow", "merge", cow, "-o", out),
-        }, cleanup=lambda: rm(out), repeat=max(n, 5))
-        slow = interleaved({
-            "moo": lambda: run("uml_moo", cow, out),
-            "moo_s": lambda: (run("uml_moo", cow, out), run("sync", out)),
-        }, cleanup=lambda: rm(out), repeat=n)
-        ours = fast["ours"]
-        line("vs uml_moo (both durable)", ours, slow["moo_s"], "uml_moo + sync")
-        line("vs uml_moo (uml_moo not synced)", ours, slow["moo"], "uml_moo")
-        line("vs cp --sparse=always (durable)", ours, fast["cp_s"], "cp + sync")
-        line("vs cp --sparse=always (cp not synced)", ours, fast["cp"], "cp")
-        print(f"  partwright CLI (process start, imports, checks, merge): {fast['cli']:.3f} s")
-        merge_to_new(cow, out)
-        run("uml_moo", cow, d / "moo.img")
-        run("cmp", out, d / "moo.img")
-        run("cmp", out, host)
-        rm(out, d / "moo.img")
-        print("  outputs: cmp-identical to uml_moo's and to the flat host image")
-
-        print("merge in place (into a fresh copy of the base each run):")
-        copy, cow_ip = d / "copy.img", d / "ip.cow"
-
-        def fresh() -> None:
-            rm(copy, cow_ip)
-            shutil.copy2(base, copy)
-            create_cow(copy, cow_ip)  # the same COW, over the copy, with its own record
-            h = read_header(cow)
-            with open(cow, "rb") as src, open(cow_ip, "r+b") as dst:
-                for off, length in data_extents(src.fileno(), h.bitmap_offset, h.file_len):
-                    copy_range(src.fileno(), off, dst.fileno(), off, length)
-            os.sync()
-
-        ours_ip = timed(lambda: merge_in_place(cow_ip), setup=fresh, repeat=n)
-        ours_ip_nr = timed(lambda: merge_in_place(cow_ip, keep_record=False), setup=fresh,
-                           repeat=n)
-        moo_ip = timed(lambda: (run("uml_moo", "-d", "-b", copy, cow), run("sync", copy)),
-                       setup=fresh, repeat=n)
-        line("vs uml_moo -d -b (both durable)", ours_ip, moo_ip, "uml_moo -d + sync")
-        line("  same, --drop-record", ours_ip_nr, moo_ip, "uml_moo -d + sync")
-        fresh()
-        merge_in_place(cow_ip)
-        run("cmp", copy, host)
-        print("  (by default partwright re-hashes the 4 MiB chunks it wrote to keep the COW's "
-              "backing record valid: here all 256 are touched); result cmp-identical")
-        rm(copy, cow_ip)
-
-        print("rebase (flat host image against the base):")
-        cows = d / "cows"
-        cows.mkdir()
-        host3 = d / "other.img"
-        shutil.copyfile(host, host3)
-        ours_rb = timed(lambda: rebase_images(base, [host], cows, force=True), repeat=n)
-        ours_rb3 = timed(lambda: rebase_images(base, [host, host3], cows, force=True), repeat=1)
-        qc = d / "d.qcow2"
-
-        def qemu_rebase() -> None:
-            run("qemu-img", "create", "-q", "-f", "qcow2", "-b", host, "-F", "raw", qc)
-            run("qemu-img", "rebase", "-b", base, "-F", "raw", qc)
-            run("sync", qc)
-
-        qemu_rb = timed(qemu_rebase, cleanup=lambda: rm(qc), repeat=n)
-        line("vs qemu-img create+rebase", ours_rb, qemu_rb, "qemu-img (durable)")
-        print(f"  two images in one run: {ours_rb3:.3f} s (the base is hashed once for its "
-              "backing record; each image is diffed, written and verified)")
-        item = rebase_images(base, [host], cows, force=True).items[0]
-        qemu_rebase()
-        q_alloc = os.stat(qc).st_blocks * 512
-        print(f"  partwright COW: {item.sectors * 512 / MIB:.1f} MiB of sectors, "
-              f"{item.allocated / MIB:.1f} MiB allocated, verified by merging back; "
-              f"qcow2: {q_alloc / MIB:.1f} MiB allocated (64 KiB clusters), not verified")
-        rm(qc)
-
-        peak_memory(d)
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(f"  (largest child process of the whole run, tools included: {kids / 1024:.1f} MiB)")
-        print(f"total bench time {time.perf_counter() - t0:.0f} s")
+        if "merge" in only:
+            bench_merge(d, base, cow, host, n)
+        if "inplace" in only:
+            bench_in_place(d, base, cow, host, n)
+        if "rebase" in only:
+            bench_rebase(d, base, cow, host, n)
+        if "memory" in only:
+            peak_memory(d)
+        print(f"total bench time {time.perf_counter() - t0:.0f} s, load {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

@@ -30,6 +30,7 @@ from engine.cow.sparse import (
     data_extents,
     is_zero,
     punch_hole,
+    start_writeback,
     subtract,
     try_clone,
 )
@@ -203,6 +204,7 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
                 for off, length in runs:
                     _copy_cow_run(cfd, header, dst.fd, off, length, fresh=not cloned)
                     tick(length)
+                start_writeback(dst.fd, start, end - start)
             if cloned:
                 copied = data_bytes - run_bytes
             if progress:
