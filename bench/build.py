@@ -20,6 +20,13 @@ followed by an fsync of its output.
 
 Targets (issue 5): partwright at most half repart's time, far fewer allocated
 bytes. Usage: python bench/build.py [--repeat N] [--dir DIR]
+
+Measured 2026-11-24 on the 2-vCPU dev VM (other test suites running; four
+runs, median of 3-5 each): partwright 0.27-1.66 s, repart 4.8-13.6 s (its
+source mkfs adds ~0.02-0.2 s): ratio 0.03-0.18. Allocated: partwright 1.54 MiB,
+repart 4726 MiB (3071x); repart's copies share their filesystem UUIDs,
+partwright's do not. Clone copy of the 2 GiB xfs with 256 MiB of files:
+partwright 0.27 s, cp --sparse=always 0.44 s, dd 2.1-5.6 s (2 GiB allocated).
 """
 
 from __future__ import annotations
