@@ -204,3 +204,25 @@ def test_seeded_build_with_a_root_tree_is_reproducible(tmp_path: Path) -> None:
         digests.append(sparse_sha256(tmp_path / name))
         time.sleep(1.1)
     assert digests[0] == digests[1]
+
+
+def test_type_guids_libparted_cannot_set_and_numbering_gaps(tmp_path: Path) -> None:
+    """apply_dps_codes gives root 8304 and boot EA00 (no libparted flag for
+    either); part_id and rootpart_id leave gaps in the GPT numbering, which
+    libparted cannot express: both are written into the GPT directly."""
+    layout = EXAMPLE_LAYOUT.with_changes(
+        apply_dps_codes=True, rootpart_id=20,
+        partitions=(Partition(name="home", size_mb=10, mountpoint="/home", filesystem="ext3",
+                              clone=1, part_id=12),),
+    )
+    plan = make_plan(layout)
+    assert plan.ok and [e.number for e in plan.entries] == [1, 2, 3, 4, 12, 13, 20, 21]
+    out = tmp_path / "dps.img"
+    build(plan, str(out), seed="dps")
+    text = subprocess.run(["sgdisk", "-p", str(out)], capture_output=True, text=True,
+                          check=True).stdout
+    rows = [ln.split() for ln in text.splitlines() if ln.strip()[:1].isdigit() and len(ln.split()) > 6]
+    assert [(int(r[0]), r[5], r[6]) for r in rows] == [(e.number, e.code, e.name) for e in plan.entries]
+    found = inspect(str(out))
+    assert {(c.origin, c.clone) for c in found.clones} == {(4, 3), (12, 13), (20, 21)}
+    assert found.partids_agree, found.partids_problems
