@@ -125,3 +125,14 @@ def test_corrupt_qcow2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     rc, _, err = cli(capsys, "merge", bad, "-o", tmp_path / "x.img")
     assert rc == 2 and "qemu-img" in one_error_line(err)
     assert not (tmp_path / "x.img").exists()
+
+
+def test_qcow2_missing_backing(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                               overlay: tuple[Path, Path, bytes]) -> None:
+    base, ov, _ = overlay
+    os.unlink(base)
+    for args in (["check", ov], ["merge", ov, "-o", tmp_path / "x.img"]):
+        rc, _, err = cli(capsys, *args)
+        assert rc == 2 and f"backing file {base} does not exist" in one_error_line(err)
+    rc, out, _ = cli(capsys, "info", "--json", ov)
+    assert rc == 0 and json.loads(out)["backing_exists"] is False

@@ -72,9 +72,10 @@ class OpenedQcow2:
 
 def open_checked_qcow2(cow: StrPath, full: bool = False, refresh: bool = True,
                        progress: Progress | None = None) -> OpenedQcow2:
-    q = qcow2.info(cow)
-    verdict = sidecar.verify(cow, q.backing, None, full=full, refresh=refresh, progress=progress)
+    verdict = sidecar.verify(cow, qcow2.info(cow, with_map=False).backing, None, full=full,
+                             refresh=refresh, progress=progress)
     qcow2.check(cow)
+    q = qcow2.info(cow)
     return OpenedQcow2(os.fspath(cow), q, q.backing, verdict)
 
 

@@ -56,7 +56,9 @@ class QInfo:
     present: int  # guest bytes stored in the overlay itself
 
 
-def info(path: StrPath) -> QInfo:
+def info(path: StrPath, with_map: bool = True) -> QInfo:
+    """qemu-img info (and, with_map and the backing file present, the guest
+    bytes the overlay holds, from qemu-img map)."""
     p = os.fspath(path)
     raw = _qemu_img("info", "--force-share", "--output=json", "-f", "qcow2", p, bad_input=True)
     doc = json.loads(raw)
@@ -64,9 +66,12 @@ def info(path: StrPath) -> QInfo:
     if not backing:
         raise CowError(f"{p}: qcow2 image has no backing file")
     compat = str(doc.get("format-specific", {}).get("data", {}).get("compat", "qcow2"))
-    ranges = json.loads(_qemu_img("map", "--force-share", "--output=json", "-f", "qcow2", p,
-                                  bad_input=True))
-    present = sum(int(r["length"]) for r in ranges if r.get("depth") == 0 and r.get("present"))
+    present = 0
+    if with_map and os.path.exists(backing):
+        ranges = json.loads(_qemu_img("map", "--force-share", "--output=json", "-f", "qcow2", p,
+                                      bad_input=True))
+        present = sum(int(r["length"]) for r in ranges
+                      if r.get("depth") == 0 and r.get("present"))
     return QInfo(f"qcow2 {compat}", backing, int(doc["virtual-size"]),
                  int(doc.get("actual-size", 0)), present)
 
