@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import PartwrightError
+from engine.errors import PartwrightError, ToolError
 from engine.image import gpt, sparse
 from engine.image.clone import Region, probe
 from engine.image.metadata import parse_partids
@@ -138,7 +138,10 @@ def inspect(path: str) -> InspectReport:
 
 
 def _inspect_raw(raw: str, path: str, fmt: str) -> InspectReport:
-    table = read_table(raw)
+    try:
+        table = read_table(raw)
+    except ToolError as exc:  # no table: the input's fault, not a tool's
+        raise PartwrightError(str(exc).replace(raw, path)) from exc
     parts = []
     with open(raw, "rb") as img:
         fd = img.fileno()
