@@ -15,6 +15,7 @@ from typing import Any
 
 from textual import on
 from textual.app import App, SystemCommand
+from textual.reactive import reactive
 from textual.screen import Screen
 
 from engine.example import EXAMPLE_LAYOUT
@@ -44,6 +45,11 @@ class PartwrightApp(FileActions, App[None]):
     TITLE = "partwright"
     BINDINGS = bindings()
 
+    # the one piece of state: the Layout and its history, an immutable value;
+    # every new value is re-planned and shown (watch_session)
+    session: reactive[Session] = reactive(Session.start(EXAMPLE_LAYOUT), init=False,
+                                          always_update=True)
+
     def __init__(
         self,
         layout: Layout | None = None,
@@ -60,10 +66,11 @@ class PartwrightApp(FileActions, App[None]):
         self.path: Path | None = Path(path) if path is not None else None
         self.description = description
         self.builder = builder
-        self.session = Session.start(layout)
         self.plan: Plan = make_plan(layout)
         self.selected: str | None = None
         self._history_shown: tuple[bool, bool] | None = None
+        self._main: MainScreen | None = None
+        self.set_reactive(PartwrightApp.session, Session.start(layout))
 
     @classmethod
     def open(cls, path: str | Path, profile: str | None = None, **kwargs: Any) -> PartwrightApp:
@@ -76,12 +83,17 @@ class PartwrightApp(FileActions, App[None]):
     def layout(self) -> Layout:
         return self.session.layout
 
+    def watch_session(self, session: Session) -> None:
+        self.plan = make_plan(session.layout)  # pure and fast: synchronously, every edit
+        if self._main is not None:
+            self.render_plan()
+
     async def on_mount(self) -> None:
-        self.main = MainScreen()
-        self.main.xml_source = self.xml_text
-        await self.push_screen(self.main)
+        main = MainScreen()
+        main.xml_source = self.xml_text
+        await self.push_screen(main)
+        self._main = main
         self.theme_changed_signal.subscribe(self, lambda _theme: self.render_plan())
-        main = self.main
         first = main.query_one(PartitionList)
         self.selected = "root"
         rows = [key for key in ("boot", *[p.name for p in self.layout.partitions], "root")
@@ -90,6 +102,12 @@ class PartwrightApp(FileActions, App[None]):
             self.selected = rows[0]
         self.render_plan()
         first.focus()
+
+    @property
+    def main(self) -> MainScreen:
+        """The designer's screen (there from mount on)."""
+        assert self._main is not None, "the app is not mounted"
+        return self._main
 
     def render_plan(self) -> None:
         self.main.show(self.layout, self.plan, self.selected)
@@ -109,11 +127,9 @@ class PartwrightApp(FileActions, App[None]):
             self.title, self.sub_title = title, sub_title
 
     def set_session(self, session: Session, select: str | None = None) -> None:
-        self.session = session
         if select is not None:
             self.selected = select
-        self.plan = make_plan(session.layout)
-        self.render_plan()
+        self.session = session
 
     def apply(self, edit: edits.Edit, tag: str | None = None) -> None:
         self.set_session(self.session.edit(edit.layout, edit.label, tag), edit.select)

@@ -35,7 +35,7 @@ def rows(layout: Layout, plan: Plan) -> list[tuple[str, list[str]]]:
     if boot is not None:
         out.append(("boot", ["boot", look.human_bytes(boot.size_bytes), boot.mountpoint or "",
                              boot.filesystem or "", str(layout.boot_clone), "boot"]))
-    elif layout.bootpartition or layout.boot_clone:
+    elif layout.bootpartition or (layout.bootpartition is None and layout.boot_clone):
         out.append(("boot", ["boot", NOT_PLACED, "/boot",
                              layout.bootfilesystem or layout.filesystem or "",
                              str(layout.boot_clone), "boot"]))
