@@ -44,10 +44,11 @@ def run_build(args: argparse.Namespace) -> int:
         json.dump(report.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from partwright.output import stdout_console
+
+    console = stdout_console()
     table = Table(box=None, header_style="bold")
     for column in ("#", "name", "fs", "label", "UUID", "PARTUUID", "clone of"):
         table.add_column(column)
@@ -106,10 +107,11 @@ def run_inspect(args: argparse.Namespace) -> int:
         json.dump(report.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from partwright.output import stdout_console
+
+    console = stdout_console()
     console.print(f"{report.path}: {report.format}, {report.table} table, disk id {report.disk_id},"
                   f" {_size(report.disk_bytes)}, {_size(report.allocated_bytes)} allocated")
     table = Table(box=None, header_style="bold")

@@ -105,12 +105,11 @@ def _size(sectors: int) -> str:
 
 def print_plan(plan: Plan) -> None:
     """The table laid out like `sgdisk -p`, then the diagnostics (rich)."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=max(console.width, 132))
+    from partwright.output import stdout_console
+
+    console = stdout_console()
     lay = plan.layout
     est = " (estimated)" if plan.disk_size_estimated else ""
     console.print(
