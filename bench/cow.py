@@ -246,8 +246,23 @@ def bench_rebase(d: Path, base: Path, cow: Path, host: Path, n: int) -> None:
     cows.mkdir()
     host3 = d / "other.img"
     shutil.copyfile(host, host3)
-    ours_rb = timed(lambda: rebase_images(base, [host], cows, force=True), repeat=n)
-    ours_rb3 = timed(lambda: rebase_images(base, [host, host3], cows, force=True), repeat=1)
+    side, hidden = Path(f"{cow}.backing.json"), d / "hidden.json"
+
+    def unrecorded() -> None:  # no current record of the base anywhere: hash it
+        if side.exists():
+            side.rename(hidden)
+        for p in cows.iterdir():
+            p.unlink()
+
+    def restore() -> None:
+        if hidden.exists():
+            hidden.rename(side)
+
+    cold = timed(lambda: rebase_images(base, [host], cows, force=True), setup=unrecorded,
+                 cleanup=restore, repeat=n)
+    cold2 = timed(lambda: rebase_images(base, [host, host3], cows, force=True),
+                  setup=unrecorded, cleanup=restore, repeat=1)
+    warm = timed(lambda: rebase_images(base, [host], cows, force=True), repeat=n)
     qc = d / "d.qcow2"
 
     def qemu_rebase() -> None:
@@ -256,9 +271,12 @@ def bench_rebase(d: Path, base: Path, cow: Path, host: Path, n: int) -> None:
         run("sync", qc)
 
     qemu_rb = timed(qemu_rebase, cleanup=lambda: rm(qc), repeat=n)
-    line("vs qemu-img create+rebase", ours_rb, qemu_rb, "qemu-img (durable)")
-    print(f"  two images in one run: {ours_rb3:.3f} s (the base is hashed once for its "
-          "backing record; each image is diffed, written and verified)")
+    line("vs qemu-img create+rebase", cold, qemu_rb, "qemu-img (durable)")
+    line("  base already recorded", warm, qemu_rb, "qemu-img (durable)")
+    print("  (partwright writes the base's backing record: sha256 of every 4 MiB chunk, "
+          "unless a COW's record of the unchanged base can be reused; it verifies each "
+          "COW by merging it back)")
+    print(f"  two images in one run, base not recorded: {cold2:.3f} s")
     item = rebase_images(base, [host], cows, force=True).items[0]
     qemu_rebase()
     q_alloc = os.stat(qc).st_blocks * 512
@@ -266,7 +284,6 @@ def bench_rebase(d: Path, base: Path, cow: Path, host: Path, n: int) -> None:
           f"{item.allocated / MIB:.1f} MiB allocated, verified by merging back; "
           f"qcow2: {q_alloc / MIB:.1f} MiB allocated (64 KiB clusters), not verified")
     rm(qc)
-
 
 
 def main() -> None:

@@ -175,3 +175,38 @@ def test_diff_runs_granularity() -> None:
     b[70000:71000] = b"y" * 1000  # sectors 136..138
     assert diff_runs(bytes(a), bytes(b), 1 << 20, 1 << 20) == [
         (2048, 1), (2048 + 25, 1), (2048 + 136, 3), (2048 + 2047, 1)]
+
+
+def test_rebase_reuses_a_current_base_record_only(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.cow.rebase as rb
+
+    base = tmp_path / "base.img"
+    write_random(base, 12 << 20)
+    img = tmp_path / "img.img"
+    data = bytearray(base.read_bytes())
+    data[5 << 20] ^= 1
+    img.write_bytes(data)
+    out = tmp_path / "out"
+    out.mkdir()
+    rebase_images(base, [img], out)
+    hashed: list[int] = []
+    real = rb.hashlib.sha256
+
+    def counting(buf: bytes = b"") -> object:
+        if buf:
+            hashed.append(len(buf))
+        return real(buf)
+
+    monkeypatch.setattr(rb.hashlib, "sha256", counting)
+    rebase_images(base, [img], out, force=True)
+    assert hashed == []  # base unchanged since its record: its digests are reused
+    st = os.stat(base)
+    with open(base, "r+b") as f:  # scribble, and restore the mtime: ctime still moves
+        f.seek(9 << 20)
+        f.write(b"zz")
+    os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns))
+    rebase_images(base, [img], out, force=True)
+    assert len(hashed) == 3  # re-hashed
+    sc = load(out / "img.cow")
+    assert sc is not None and sc.digests == record(base).digests

@@ -290,6 +290,9 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
         st = os.fstat(bfd)
         header_raw, header = header_for(3, backing, int(st.st_mtime), size)
         base_digests: dict[int, str] = {}
+        known = sidecar.current_record(base_s, bfd, [str(out), os.path.dirname(backing)])
+        if known is not None:  # the base is recorded and unchanged: no need to hash it again
+            base_digests = dict(enumerate(known.digests))
         base_data = _chunks_with_data(bfd, size)
         for image, name in zip(image_s, names, strict=True):
             with AtomicOutput(name, force=force) as dst, ThreadPoolExecutor(WORKERS) as pool:
