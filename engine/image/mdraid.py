@@ -104,7 +104,8 @@ def checksum(block: bytes | bytearray) -> int:
     return ((total & 0xFFFFFFFF) + (total >> 32)) & 0xFFFFFFFF
 
 
-def _level(level: str | int) -> int:
+def level_number(level: str | int) -> int:
+    """0 or 1 for KIWI's mdraid value (mirroring, striping) or a level."""
     if isinstance(level, int):
         value = level
     else:
@@ -146,7 +147,7 @@ def write_member(
     role `role`, default the slot) of a `raid_disks`-member RAID1/RAID0 array
     into [offset, offset+size) of `image`. UUIDs are random when None;
     `epoch` fixes ctime/utime (a seeded build), else the current time."""
-    lvl = _level(level)
+    lvl = level_number(level)
     role = dev_number if role is None else role
     if not 1 <= raid_disks <= 384 or not 0 <= role < raid_disks or dev_number < 0:
         raise PartwrightError(f"md member role {role} of {raid_disks} disks is impossible")
