@@ -75,6 +75,15 @@ def test_small_windows_and_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     os.close(fd)
     want = reference_merge(cow, base)
     monkeypatch.setattr(merge_mod, "WINDOW", 64 * 1024)
+    fd = os.open(cow, os.O_RDONLY)
+    try:  # runs are split at window edges and nothing is lost
+        wins = list(merge_mod.windows(merge_mod.byte_runs(fd, h), h.size))
+        assert len(wins) == 128
+        assert sum(n for _, _, runs in wins for _, n in runs) == sum(
+            n for _, n in merge_mod.byte_runs(fd, h))
+        assert all(s <= o and o + n <= e for s, e, runs in wins for o, n in runs)
+    finally:
+        os.close(fd)
     seen: list[tuple[int, int]] = []
     merge_to_new(cow, tmp_path / "a.img", progress=lambda d, t: seen.append((d, t)))
     assert (tmp_path / "a.img").read_bytes() == want

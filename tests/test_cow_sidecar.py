@@ -155,7 +155,14 @@ def test_moved_backing_with_override(capsys: pytest.CaptureFixture[str], tmp_pat
     rc, _, err = cli(capsys, "check", cow)
     assert rc == 2 and "does not exist" in one_error_line(err)
     rc, out, err = cli(capsys, "check", "--backing", moved, cow)
-    assert rc == 0 and "content is unchanged" in err
+    assert rc == 0 and "content is unchanged" in err and f"now names {moved}" in err
+    assert read_header(cow).backing_file == str(moved)  # as the kernel does on a switch
+    rc, out, err = cli(capsys, "check", cow)  # no --backing needed any more
+    assert rc == 0 and err == ""
+    if HAVE_UML:
+        proc = subprocess.run(["uml_moo", str(cow), str(tmp_path / "m.img")],
+                              capture_output=True)
+        assert proc.returncode == 0
 
 
 def test_no_sidecar_falls_back_to_uml_check(capsys: pytest.CaptureFixture[str],

@@ -114,9 +114,10 @@ def byte_runs(fd: int, header: CowHeader) -> Iterator[tuple[int, int]]:
 
 
 def windows(runs: Iterator[tuple[int, int]], size: int,
-            window: int = WINDOW) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
-    """Split the image into windows, each with the runs (split at window
-    edges) inside it: (start, end, runs)."""
+            window: int | None = None) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
+    """Split the image into windows (WINDOW bytes by default), each with the
+    runs (split at window edges) inside it: (start, end, runs)."""
+    window = window or WINDOW
     pending = next(runs, None)
     for start in range(0, max(size, 1), window):
         end = min(size, start + window)

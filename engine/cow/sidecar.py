@@ -18,8 +18,17 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from engine.cow.files import WORKERS, AtomicOutput, StrPath, bounded_map, file_size, same_file
-from engine.cow.format import CowHeader, pack_mtime
+from engine.cow.files import (
+    WORKERS,
+    AtomicOutput,
+    StrPath,
+    absolutize,
+    bounded_map,
+    file_size,
+    resolve_backing,
+    same_file,
+)
+from engine.cow.format import PATH_LEN, CowHeader, pack_mtime
 from engine.cow.sparse import data_extents
 from engine.errors import CowError
 
@@ -246,28 +255,49 @@ def verify(cow: StrPath, backing: str, header: CowHeader | None, full: bool = Fa
             if refresh:
                 write(cow, fresh)
                 notes.append(f"note: refreshed {sidecar_path(cow)}")
-                if header is not None and not header_same:
-                    if _write_header_mtime(cow, header, int(st.st_mtime)):
-                        notes.append("note: updated the COW header mtime so UML accepts it")
-                    else:
-                        notes.append("note: could not update the COW header mtime; "
-                                     "UML will refuse this COW")
+                if header is not None:
+                    notes.extend(_refresh_header(cow, header, backing, int(st.st_mtime),
+                                                 header_same))
         return Verdict("rehashed", backing, tuple(notes), fresh)
     finally:
         os.close(fd)
 
 
-def _write_header_mtime(cow: StrPath, header: CowHeader, mtime: int) -> bool:
+def _refresh_header(cow: StrPath, header: CowHeader, backing: str, mtime: int,
+                    header_same: bool) -> list[str]:
+    """Make the UML header agree with an equal-content backing file: its
+    mtime and, when the backing file moved (v3 only, as the kernel does when
+    switching backing files), its path."""
+    named = resolve_backing(header.backing_file, cow)
+    moved = not os.path.exists(named) or not same_file(named, backing)
+    new_path = absolutize(backing)
+    writes: list[tuple[bytes, int]] = []
+    notes: list[str] = []
+    if not header_same:
+        writes.append((pack_mtime(header, mtime), header.mtime_offset))
+    path_written = moved and header.version == 3 and len(os.fsencode(new_path)) < PATH_LEN
+    if path_written:
+        writes.append((os.fsencode(new_path).ljust(PATH_LEN, b"\0"), 36 if header.broken else 32))
+    elif moved:
+        notes.append(f"note: the {header.layout} COW header still names {named}; "
+                     "give the backing file's new path each time")
+    if not writes:
+        return notes
     try:
         fd = os.open(cow, os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
-        return False
+        return [*notes, "note: could not update the COW header (read-only); UML will refuse it"]
     try:
-        os.pwrite(fd, pack_mtime(header, mtime), header.mtime_offset)
+        for raw, offset in writes:
+            os.pwrite(fd, raw, offset)
         os.fsync(fd)
     finally:
         os.close(fd)
-    return True
+    if not header_same:
+        notes.append("note: updated the COW header mtime so UML accepts it")
+    if path_written:
+        notes.append(f"note: the COW header now names {new_path}")
+    return notes
 
 
 def update_chunks(sc: Sidecar, fd: int, chunks: Iterable[int], path: str) -> Sidecar:
