@@ -10,7 +10,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 
 from engine.layout import Layout
 from engine.plan import Plan
@@ -21,6 +21,7 @@ from tui.widgets.partition_list import PartitionList
 from tui.widgets.plan_table import PlanTable
 from tui.widgets.settings import Settings
 from tui.widgets.sources import SourceView
+from tui.widgets.title_bar import TitleBar
 
 NARROW = 100  # below this width the settings pane folds away (key s shows it)
 SHORT = 32  # below this height the partition list folds away (the table does its work)
@@ -34,7 +35,7 @@ class MainScreen(Screen[None]):
         self._plan: Plan | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar(id="titlebar")
         with Horizontal(id="body"):
             yield Settings(id="settings")
             with Vertical(id="main"):

@@ -50,9 +50,11 @@ class Grid(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"grid--header", "grid--cursor", "grid--cursor-blurred"}
 
-    def __init__(self, columns: tuple[Column, ...], **kwargs: object) -> None:
+    def __init__(self, columns: tuple[Column, ...], fixed_height: bool = False,
+                 **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.columns = columns
+        self.fixed_height = fixed_height  # its height does not follow its rows
         self.row_keys: list[str] = []
         self.row_cells: list[tuple[Cell, ...]] = []
         self.widths: tuple[int, ...] = tuple(len(c.label) for c in columns)
@@ -76,11 +78,34 @@ class Grid(ScrollView, can_focus=True):
         if len(self._strips) > 4096:
             self._strips.clear()
         total = sum(self.widths) + GAP * (len(self.widths) - 1) + 1
-        self.virtual_size = Size(total, len(self.row_keys) + 1)
+        self._set_virtual_size(Size(total, len(self.row_keys) + 1))
         index = self._index.get(cursor_key, self.cursor_row) if cursor_key else self.cursor_row
         self.cursor_row = max(0, min(index, len(self.row_keys) - 1))
         self._scroll_to_cursor()
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new virtual size re-lays the whole screen out (for the scrollbars).
+        When the scrollbars stay as they are and the widget's height does not
+        follow (a table of fixed height, or the same number of rows), only its
+        own scroll range needs updating: a row more or less costs no layout."""
+        if size == self.virtual_size:
+            return
+        region = self.scrollable_content_region
+        same_bars = (
+            (self.fixed_height or size.height == self.virtual_size.height)
+            and self.is_mounted and region.height > 0
+            and (size.height > region.height) == (self.virtual_size.height > region.height)
+            and (size.width > region.width) == (self.virtual_size.width > region.width)
+        )
+        if same_bars:
+            try:
+                self.set_reactive(Grid.virtual_size, size)
+                self._scroll_update(size)
+                return
+            except AttributeError:  # another Textual: take the ordinary way
+                pass
+        self.virtual_size = size
 
     @property
     def row_count(self) -> int:

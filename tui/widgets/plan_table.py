@@ -81,7 +81,7 @@ class PlanTable(Grid):
     """The partition table exactly as the planner computed it."""
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(COLUMNS, **kwargs)
+        super().__init__(COLUMNS, fixed_height=True, **kwargs)
         self.plan: Plan | None = None
 
     def show(self, plan: Plan, selected: str | None) -> None:
