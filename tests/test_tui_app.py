@@ -538,3 +538,35 @@ async def test_settings_follow_typing_and_toggles_keep_unset_values_unset() -> N
         await pilot.pause()
         assert app.layout.size_mb is None  # empty: KIWI's estimate
         assert app.plan.disk_size_estimated
+
+
+@sync
+async def test_double_click_on_a_row_opens_its_form() -> None:
+    app = PartwrightApp()
+    async with app.run_test(size=SIZE) as pilot:
+        plist = app.main.query_one(PartitionList)
+        row = plist.keys.index("home")
+        await pilot.click("#partitions", offset=(6, 2 + row), times=2)  # border + header
+        await pilot.pause()
+        assert isinstance(app.screen, PartitionForm)
+        assert app.screen.query_one("#name", Input).value == "home"
+
+
+@sync
+async def test_a_refused_save_leaves_the_file_alone(tmp_path: Path) -> None:
+    from engine.layout import Partition
+
+    path = tmp_path / "seed.kiwi"
+    shutil.copyfile(SEED, path)
+    original = path.read_bytes()
+    app = PartwrightApp.open(path)
+    async with app.run_test(size=SIZE) as pilot:
+        bad = app.layout.with_changes(
+            partitions=(*app.layout.partitions, Partition("prep", 10)))  # a reserved name
+        app.set_session(app.session.edit(bad, "bad"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "[modified]" in app.title
+        assert any(n.severity == "error" for n in app._notifications)
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed.kiwi"]
