@@ -77,9 +77,8 @@ def create_cow(backing: StrPath, out: StrPath, fmt: str = "uml", force: bool = F
     with AtomicOutput(out, force=force) as dst:
         os.pwrite(dst.fd, raw, 0)
         os.ftruncate(dst.fd, header.file_len)
-        if sc is not None:
-            sidecar.write(out, sc)
         dst.commit()
+    _record(out, sc)
     return Created(os.fspath(out), path, "uml", size)
 
 
@@ -95,10 +94,18 @@ def _create_qcow2(backing: StrPath, out: StrPath, force: bool, record: bool,
     with AtomicOutput(out, force=force) as dst:
         qcow2.create(path, dst.tmp)
         dst.reopen()
-        if sc is not None:
-            sidecar.write(out, sc)
         dst.commit()
+    _record(out, sc)
     return Created(os.fspath(out), path, "qcow2", size)
+
+
+def _record(out: StrPath, sc: sidecar.Sidecar | None) -> None:
+    """Write the new COW's backing record (after the COW itself is in place,
+    so a record never describes somebody else's file), or remove a stale one."""
+    if sc is not None:
+        sidecar.write(out, sc)
+    elif os.path.exists(sidecar.sidecar_path(out)):
+        os.unlink(sidecar.sidecar_path(out))
 
 
 @dataclass(frozen=True)

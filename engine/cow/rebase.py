@@ -304,8 +304,8 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
                     raise CowError(f"base file {base_s} changed during the rebase")
                 digests = [base_digests.get(i, zero_digest(min(CHUNK, size - i * CHUNK)))
                            for i in range(-(-size // CHUNK))]
-                sidecar.write(name, sidecar.record(backing, bfd, digests))
                 dst.commit()
+            sidecar.write(name, sidecar.record(backing, bfd, digests))
             items.append(RebaseItem(image, str(name), sectors, os.stat(name).st_blocks * 512,
                                     len(img_sums)))
     finally:
