@@ -160,3 +160,19 @@ async def test_build_the_example_with_the_real_engine(tmp_path: Path) -> None:
         assert not list(tmp_path.glob("*.partial*"))
         report = screen.query_one("#build-report-text").render()
         assert report is not None
+
+
+@sync
+async def test_an_existing_image_is_replaced_only_when_asked_twice(tmp_path: Path) -> None:
+    fake = FakeBuilder()
+    target = tmp_path / "disk.raw"
+    target.write_bytes(b"old")
+    app = PartwrightApp(builder=fake)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_build(pilot, target)
+        await pilot.pause()
+        assert not fake.calls and "exists" in str(screen.query_one("#build-problem").render())
+        await pilot.pause(0.6)  # not a double click
+        await pilot.click("#build-start")
+        await wait_until(pilot, lambda: bool(fake.calls) and not screen.running)
+        assert fake.calls[0]["output"] == str(target)

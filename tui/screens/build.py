@@ -106,10 +106,13 @@ class BuildScreen(ModalScreen[None]):
         self.result: Any = None
         self.error: str | None = None
         self.steps: tuple[str, ...] = ()
+        self._replace: str | None = None  # an existing output the user agreed to replace
 
     def compose(self) -> ComposeResult:
         with Vertical(id="build", classes="dialog"):
-            yield Static("Build the disk image", classes="dialog-title")
+            plan = self.plan
+            yield Static(f"Build the disk image: {look.human_bytes(plan.disk_bytes)}, {plan.table},"
+                         f" {len(plan.entries)} partitions", classes="dialog-title")
             with Vertical(id="build-options"):
                 with Horizontal(classes="form-row"):
                     yield Label("output", classes="form-label")
@@ -156,6 +159,10 @@ class BuildScreen(ModalScreen[None]):
             return
         if root and not Path(root).is_dir():
             problem.update(f"{root} is not a directory")
+            return
+        if output.exists() and self._replace != str(output):
+            self._replace = str(output)
+            problem.update(f"{output} exists: Build again to replace it")
             return
         fmt = str(self.query_one("#build-format", Select).value)
         seed = self.query_one("#build-seed", Input).value or None
