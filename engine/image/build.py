@@ -28,7 +28,7 @@ from types import FrameType
 from typing import Any, Literal
 
 from engine.errors import PartwrightError
-from engine.image import metadata, populate, sparse
+from engine.image import containers, metadata, populate, sparse
 from engine.image.clone import clone_partition
 from engine.image.filesystems import EXT, FsSpec, make_filesystem, plan_filesystems
 from engine.image.identity import Identity, make_identity
@@ -203,6 +203,10 @@ def build(
     started = time.monotonic()
     ident = make_identity(seed)
     specs = plan_filesystems(plan, ident)
+    # LUKS, LVM and md RAID partitions (issue 7): `plain` leaves out the
+    # filesystems inside them, which engine/image/containers.py makes
+    boxes, specs, plain = containers.plan_containers(plan, ident, specs)
+    containers.check_inputs(boxes, root_tree)
     check_inputs(plan, output, fmt, root_tree, specs)
     timings: list[tuple[str, float]] = []
     mark = [time.monotonic()]
@@ -242,16 +246,17 @@ def build(
             fstab = metadata.fstab_text(plan, specs, ids)
 
             contents = _stage(plan, specs, ids, root_tree, fstab, ident, workdir)
-            origins = [s for s in specs if s.clone_of is None]
+            origins = [s for s in plain if s.clone_of is None]
             for i, spec in enumerate(origins):
                 step("filesystems", i, len(origins))
                 make_filesystem(raw_path, spec, ident, workdir, contents.get(spec.number))
+            containers.make_containers(raw_path, boxes, ident, workdir, contents)
             step("filesystems", len(origins), len(origins))
             close_step("filesystems")
             if root_tree is not None:
                 _unstage(workdir)
 
-            clones = [s for s in specs if s.clone_of is not None]
+            clones = [s for s in plain if s.clone_of is not None]
             by_number = {s.number: s for s in specs}
             copied: dict[int, int] = {}
             for i, spec in enumerate(clones):
@@ -259,13 +264,15 @@ def build(
                 assert spec.clone_of is not None
                 copied[spec.number] = clone_partition(
                     raw_path, by_number[spec.clone_of], spec, ident, workdir)
+            copied.update(containers.clone_containers(raw_path, boxes, ident, workdir))
             step("clones", len(clones), len(clones))
             close_step("clones")
 
             with open(raw_path, "r+b") as img:
                 sparse.sparsify(img.fileno(), 0, plan.disk_bytes)
             step("verify")
-            checks = verify(raw_path, plan, specs, ids, workdir)
+            checks = verify(raw_path, plan, plain, ids, workdir)
+            checks += containers.verify_containers(raw_path, boxes, plain, workdir)
             close_step("verify")
 
             if fmt == "qcow2":
@@ -310,7 +317,7 @@ def build(
         ))
     warnings = tuple(
         f"partition {e.number} ({e.key}): {e.role} partition left unformatted"
-        for e in plan.entries if e.role in ("lvm", "raid")
+        for e in plan.entries if e.role in ("lvm", "raid") and e.number not in {b.number for b in boxes}
     )
     return BuildReport(
         output=output, format=fmt, table=plan.table, disk_id=ids.disk_id,
