@@ -29,7 +29,6 @@ __all__ = ["Diagnostic", "check_input", "check_plan", "ordered", "too_many_to_pl
 GPT_ENTRIES = 128
 MSDOS_PRIMARIES = 4
 MSDOS_MAX_SECTORS = 2**32
-DASD_MAX = 3
 SD_CLASSIC_MINORS = 15
 SD_MAX_PARTITIONS = 256
 PLACE_LIMIT = 160  # more requests than any table holds: place no further
@@ -180,9 +179,6 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
                 "msdos-2tib", "error",
                 f"the disk is {_mib(disk_sectors)}; an msdos table addresses 2 TiB",
                 None, "use a gpt table (efiparttable=\"gpt\" with efi firmware)"))
-    if r.table == "dasd" and n > DASD_MAX:
-        out.append(Diagnostic("dasd-partitions", "error",
-                              f"the layout needs {n} partitions; a DASD holds {DASD_MAX}"))
     if layout.gpt_hybrid_mbr and not layout.force_mbr and r.efi and r.table == "msdos":
         out.append(Diagnostic(
             "hybrid-mbr-msdos", "error",

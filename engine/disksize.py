@@ -59,17 +59,17 @@ def estimate_mbytes(
     `layout.root_mbytes`, or DEFAULT_ROOT_MBYTES)."""
     root_data = layout.root_mbytes if layout.root_mbytes is not None else DEFAULT_ROOT_MBYTES
     total = root_filesystem_mbytes(root_data, layout.filesystem, files)
-    if layout.root_clone:
+    if layout.root_clone > 0:
         total *= layout.root_clone + 1
     for part in layout.partitions:
         if part.mountpoint and part.size_mb > 0:
-            total += part.size_mb * (part.clone + 1)
+            total += part.size_mb * (max(part.clone, 0) + 1)
     if layout.volume_manager == "lvm":
         total += LVM_OVERHEAD_MB + _volume_mbytes(layout, swap_mb)
     elif swap_mb:
         total += swap_mb
     total += legacy_mb
-    total += boot_mb * (layout.boot_clone + 1) if boot_mb else 0
+    total += boot_mb * (max(layout.boot_clone, 0) + 1) if boot_mb else 0
     total += spare_mb + efi_mb + prep_mb
     return total
 

@@ -183,9 +183,10 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[diagnosti
         boot = Request("p.lxboot", "boot", "kiwi_BootPart", "boot", "t.linux", r.boot_mb,
                        layout.bootpart_id, filesystem=layout.bootfilesystem or layout.filesystem,
                        mountpoint="/boot", label="BOOT", size_is_text=True)
-        reqs += _clones(boot, "boot", layout.boot_clone, r.boot_mb, layout.bootpart_id)
+        boot_clone = max(layout.boot_clone, 0)
+        reqs += _clones(boot, "boot", boot_clone, r.boot_mb, layout.bootpart_id)
         reqs.append(boot)
-        used += r.boot_mb * (layout.boot_clone + 1)
+        used += r.boot_mb * (boot_clone + 1)
     if r.swap_mb and layout.volume_manager != "lvm":
         reqs.append(Request("p.swap", "swap", "kiwi_SwapPart", "swap", "t.swap", r.swap_mb,
                             filesystem="swap", label="SWAP", size_is_text=True))
@@ -204,12 +205,12 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[diagnosti
             mountpoint=part.mountpoint,
             label=part.label or part.name.upper(),
         )
-        reqs += _clones(origin, part.name, part.clone, part.size_mb, part.part_id)
+        reqs += _clones(origin, part.name, max(part.clone, 0), part.size_mb, part.part_id)
         reqs.append(origin)
     if r.spare_mb and not layout.spare_part_is_last:
         reqs.append(_spare(layout, r.spare_mb))
 
-    root_clone = layout.root_clone
+    root_clone = max(layout.root_clone, 0)  # a negative count is an input error
     overlay = bool(layout.overlayroot)
     if overlay:
         ro_mb = layout.overlayroot_readonly_partsize or 0
