@@ -30,7 +30,6 @@ GPT_ENTRIES = 128
 MSDOS_PRIMARIES = 4
 MSDOS_MAX_SECTORS = 2**32
 SD_CLASSIC_MINORS = 15
-SD_MAX_PARTITIONS = 256
 PLACE_LIMIT = 160  # more requests than any table holds: place no further
 
 
@@ -207,11 +206,7 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
             f"gpt_hybrid_mbr mirrors only the first 3 partitions ({names}) into the MBR;"
             f" {len(entries) - 3} more are invisible to BIOS tools"))
     count = len([e for e in entries if e.role != "extended"])
-    if count > SD_MAX_PARTITIONS:
-        out.append(Diagnostic("sd-partitions", "error",
-                              f"{count} partitions: Linux addresses at most {SD_MAX_PARTITIONS}"
-                              " partitions on a disk"))
-    elif count > SD_CLASSIC_MINORS:
+    if count > SD_CLASSIC_MINORS:
         out.append(Diagnostic(
             "sd-minors", "info",
             f"{count} partitions: Linux sd disks give partitions above {SD_CLASSIC_MINORS}"

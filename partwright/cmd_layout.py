@@ -78,11 +78,15 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def _list_types(args: argparse.Namespace) -> int:
-    from engine.description import list_types, load
+    from engine.description import list_types
 
-    desc = load(args.file)
-    for info in list_types(desc):
-        sys.stdout.write(f"{info}\n")
+    for info in list_types(args.file, profile=args.profile):
+        profiles = ",".join(info.profiles) or "-"
+        marks = [m for m, on in (("primary", info.primary), ("chosen", info.chosen)) if on]
+        sys.stdout.write(
+            f"type {info.index}  image={info.image:<6} profiles={profiles:<16}"
+            f" line {info.line}{'  (' + ', '.join(marks) + ')' if marks else ''}\n"
+        )
     return 0
 
 

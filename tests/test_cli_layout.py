@@ -117,3 +117,17 @@ def test_export_set_renames_a_partition(tmp_path: Path) -> None:
     assert '<partition name="data" size="10"' in out.read_text()
     r = run("export", str(SEED), "-o", str(out), "--set", "partition.home.name=boot")
     assert r.returncode == 2 and "reserved" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_list_types_and_profile() -> None:
+    desc = Path(__file__).parent / "data" / "descriptions" / "02-profiles.kiwi"
+    r = run("preview", str(desc), "--list-types")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert len(lines) == 3 and "profiles=Small" in lines[0] and "(chosen)" in lines[0]
+    assert "image=iso" in lines[2]
+    small = json.loads(run("preview", str(desc), "--json").stdout)
+    large = json.loads(run("preview", str(desc), "--json", "--profile", "Large").stdout)
+    assert small != large
+    assert "(chosen)" in run("preview", str(desc), "--list-types", "--profile", "Large"
+                             ).stdout.splitlines()[1]
