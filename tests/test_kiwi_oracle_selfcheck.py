@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_planner import SEED_PARTIDS as PLANNER_SEED_PARTIDS
+from tests.test_planner import SEED_ROWS as PLANNER_SEED_ROWS
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kiwi_oracle  # noqa: E402
@@ -47,29 +50,10 @@ def _rows(result: dict) -> list[tuple]:
     return [(p["number"], p["start"], p["end"], p["code"], p["name"]) for p in result["partitions"]]
 
 
-SEED_ROWS = [
-    (1, 2048, 6143, "EF02", "p.legacy"),
-    (2, 6144, 47103, "EF00", "p.UEFI"),
-    (3, 47104, 661503, "8300", "p.lxbootclone1"),
-    (4, 661504, 1275903, "8300", "p.lxboot"),
-    (5, 1275904, 1296383, "8300", "p.lxhomeclone1"),
-    (6, 1296384, 1316863, "8300", "p.lxhomeclone2"),
-    (7, 1316864, 1337343, "8300", "p.lxhome"),
-    (8, 1337344, 5531647, "8300", "p.lxrootclone1"),
-    (9, 5531648, 9725951, "8300", "p.lxroot"),
-]
-
-SEED_PARTIDS = {
-    "kiwi_BiosGrub": "1",
-    "kiwi_BootPart": "4",
-    "kiwi_EfiPart": "2",
-    "kiwi_HomePart": "7",
-    "kiwi_RootPart": "9",
-    "kiwi_bootPartClone1": "3",
-    "kiwi_homePartClone1": "5",
-    "kiwi_homePartClone2": "6",
-    "kiwi_rootPartClone1": "8",
-}
+# layout.md's seed table and partids, shared with the planner's own test
+SEED_ROWS = PLANNER_SEED_ROWS
+SEED_PARTIDS = dict(line.split("=", 1) for line in PLANNER_SEED_PARTIDS.splitlines())
+SEED_PARTIDS = {k: v.strip('"') for k, v in SEED_PARTIDS.items()}
 
 
 def test_seed_example_table_and_partids() -> None:
