@@ -8,6 +8,7 @@ saves go to that file. ctrl+e writes the full description to a new path.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,19 @@ else:
     Base = object
 
 
+_LUKS_ATTR = re.compile(r"""(\bluks\s*=\s*)(["'])(.*?)\2""", re.S)
+
+
+def mask_secrets(xml: str) -> str:
+    """The XML as shown on screen: a luks passphrase is never displayed
+    (a key file reference, file://..., is)."""
+    def mask(m: re.Match[str]) -> str:
+        value = m.group(3)
+        shown = value if value.startswith("file://") or not value else "\u2022" * 8
+        return f"{m.group(1)}{m.group(2)}{shown}{m.group(2)}"
+    return _LUKS_ATTR.sub(mask, xml)
+
+
 class FileActions(Base):
     def xml_text(self) -> tuple[str, bool]:
         """The XML a save would write, or why there is none (text, ok)."""
@@ -33,7 +47,7 @@ class FileActions(Base):
                     " complete without it.", False)
         except PartwrightError as exc:
             return f"This layout cannot be written yet: {exc.message}", False
-        return data.decode("utf-8", errors="replace"), True
+        return mask_secrets(data.decode("utf-8", errors="replace")), True
 
     def action_save(self, then_quit: bool = False) -> None:
         if self.path is None:
