@@ -22,7 +22,7 @@ from engine.names import GPT_NAME_MAX, name_problems, partition_name_problems
 from engine.plan import MIB_SECTORS, Diagnostic, Entry, FreeRegion, Severity
 
 if TYPE_CHECKING:
-    from engine.planner import Request, Resolved
+    from engine.requests import Request, Resolved
 
 __all__ = ["Diagnostic", "check_input", "check_plan", "ordered", "too_many_to_place"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from engine.layout import Layout
 
 if TYPE_CHECKING:
-    from engine.planner import Request
+    from engine.requests import Request
     from engine.tables import Slot
 
 RAID_DEVICE = "/dev/md0"  # the first md node, which KIWI's build takes
