@@ -8,6 +8,8 @@ primary) the plan holds what KIWI would have created up to that point and
 an error diagnostic saying why.
 """
 
+from __future__ import annotations
+
 from dataclasses import replace
 
 from engine import diagnostics

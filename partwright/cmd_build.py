@@ -96,6 +96,30 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _container_lines(number: int, c: Any) -> list[str]:
+    """What `partwright inspect` prints about a LUKS, LVM or md partition."""
+    if c.kind == "crypto_LUKS":
+        head = f"LUKS{c.version or '?'}, {c.cipher or 'cipher unknown'}, LUKS UUID {c.uuid}"
+    elif c.kind == "LVM2_member":
+        head = f"LVM PV UUID {c.uuid}"
+        if c.vg_name is not None:
+            head += f", VG {c.vg_name} (UUID {c.vg_uuid}), {len(c.inner)} logical volumes"
+    else:
+        level = "?" if c.level is None else c.level
+        head = (f"md RAID{level} member of {c.raid_disks or '?'} disks, array UUID {c.uuid},"
+                f" device UUID {c.device_uuid or '-'}")
+        if c.data_offset is not None:
+            head += f", data at {_size(c.data_offset)}"
+    lines = [f"partition {number}: {c.kind}: {head}"]
+    for fs in c.inner:
+        where = f"LV {fs.where}" if c.kind == "LVM2_member" else fs.where
+        lines.append(f"  {where}: {_size(fs.size)}, {fs.filesystem or 'no filesystem'}"
+                     f"{f' {fs.label}' if fs.label else ''}, UUID {fs.uuid or '-'}")
+    if c.note:
+        lines.append(f"  ({c.note})")
+    return lines
+
+
 def run_inspect(args: argparse.Namespace) -> int:
     from engine.image.inspect import inspect
 
@@ -124,11 +148,23 @@ def run_inspect(args: argparse.Namespace) -> int:
         table.add_row(str(p.number), str(p.start), str(p.end), p.code, p.name or "-", fs,
                       p.label or "-", p.uuid or "-", p.partuuid or "-")
     console.print(table)
+    for p in report.partitions:
+        if p.container is not None:
+            for line in _container_lines(p.number, p.container):
+                console.print(line, highlight=False)
     if report.clones:
         for pair in report.clones:
-            how = ("byte-identical: shares its identifiers" if pair.identical
-                   else f"same content apart from identifiers ({pair.differing_blocks} blocks differ)")
-            console.print(f"clone: {pair.clone} of {pair.origin}, {how}")
+            if pair.identical:
+                how = "byte-identical: shares its identifiers"
+            elif pair.basis == "content":
+                how = f"same content apart from identifiers ({pair.differing_blocks} blocks differ)"
+            elif pair.basis == "luks":
+                how = pair.note
+            else:
+                how = f"{pair.note} ({pair.differing_blocks} blocks differ)"
+            if pair.shared and not pair.identical:
+                how += f"; shares its {', '.join(pair.shared)}"
+            console.print(f"clone: {pair.clone} of {pair.origin}, {how}", highlight=False)
     else:
         console.print("clones: none found")
     for dup in report.duplicates:

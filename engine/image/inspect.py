@@ -15,6 +15,26 @@ file would pass too. "identical" means not one byte
 differs: the two share their UUID (what a plain block copy leaves).
 qcow2 and other formats qemu-img reads are converted to a sparse raw
 temporary file first.
+
+Containers (issue 7): a partition blkid finds to be crypto_LUKS,
+LVM2_member or linux_raid_member gets a `ContainerInfo`: the LUKS UUID,
+version and cipher from the header (the filesystem inside is encrypted and
+not read: inspect takes no key); the PV UUID and, where loop devices can be
+attached (root), the VG name, VG UUID and logical volumes (`pvs`/`lvs` with
+the private configuration of lvm.py, on a read-only loop device) with the
+filesystem in each volume at its extents; otherwise blkid's PV UUID only,
+and the report says so; the md array and device UUIDs, level and data
+offset from the v1.2 superblock (mdraid.read_member) with the filesystem at
+the data offset. Clones of containers are paired by what can be compared:
+LUKS: the same size, LUKS version, cipher and data offset (the content is
+encrypted with the same volume key but cannot be compared without it); LVM:
+the same size and logical-volume layout (names, extents), each volume's
+content the same apart from identifiers; md: the same size, level, member
+count and data offset, the data area the same apart from identifiers.
+Identifiers that clones must not share: filesystem UUIDs (inside containers
+too), PARTUUIDs, LUKS UUIDs, PV and VG UUIDs, VG names, md array and device
+UUIDs; LV UUIDs are kept by clones (as KIWI's vgimportclone does) and are
+not counted.
 """
 
 from __future__ import annotations
@@ -29,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import PartwrightError, ToolError
-from engine.image import gpt, sparse
+from engine.image import gpt, kernel, luks, lvm, mdraid, sparse
 from engine.image.clone import Region, probe
 from engine.image.metadata import parse_partids
 from engine.image.tools import run
@@ -40,6 +60,72 @@ CHUNK = 1 << 20
 CHECKSUM_RUN = 4  # runs this short are checksums and serials
 OTHER_BYTES = 32  # longer differing bytes per block allowed outside UUID windows
 _NONZERO = re.compile(rb"[^\x00]+")
+
+
+CONTAINER_KINDS = ("crypto_LUKS", "LVM2_member", "linux_raid_member")
+
+
+@dataclass(frozen=True)
+class InnerFilesystem:
+    """A filesystem inside a container: in an LVM logical volume or an md
+    member's data area."""
+
+    where: str  # the LV name, or "data" for an md member
+    offset: int  # bytes into the image
+    size: int  # bytes
+    filesystem: str | None  # blkid TYPE
+    uuid: str | None
+    label: str | None
+    first_extent: int | None = None  # LVM: the volume's extents
+    extents: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """What a LUKS, LVM or md RAID partition says about itself."""
+
+    kind: str  # crypto_LUKS | LVM2_member | linux_raid_member
+    uuid: str  # the LUKS UUID, the PV UUID or the md array UUID
+    version: str | None = None  # LUKS: "1" or "2"; md: "1.2"
+    cipher: str | None = None  # LUKS
+    data_offset: int | None = None  # LUKS payload, md data area: bytes from the partition start
+    vg_name: str | None = None  # LVM (None: not read)
+    vg_uuid: str | None = None
+    extent_size: int | None = None
+    pe_start: int | None = None
+    level: int | None = None  # md
+    raid_disks: int | None = None
+    device_uuid: str | None = None
+    data_size: int | None = None  # md
+    checksum_ok: bool | None = None  # md superblock
+    inner: tuple[InnerFilesystem, ...] = ()
+    note: str | None = None  # what could not be read, and why
+
+    def identifiers(self) -> list[tuple[str, str, str]]:
+        """(what, value, where) of every identifier no clone may share."""
+        found: list[tuple[str, str, str]] = []
+        if self.kind == "crypto_LUKS":
+            found.append(("LUKS UUID", self.uuid, ""))
+        elif self.kind == "LVM2_member":
+            found.append(("PV UUID", self.uuid, ""))
+            if self.vg_uuid:
+                found.append(("VG UUID", self.vg_uuid, ""))
+            if self.vg_name:
+                found.append(("VG name", self.vg_name, ""))
+        elif self.kind == "linux_raid_member":
+            found.append(("md array UUID", self.uuid, ""))
+            if self.device_uuid:
+                found.append(("md device UUID", self.device_uuid, ""))
+        for fs in self.inner:
+            if fs.uuid:
+                found.append(("filesystem UUID", fs.uuid, fs.where))
+        return found
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "inner": [fs.to_json() for fs in self.inner]}
 
 
 @dataclass(frozen=True)
@@ -56,13 +142,26 @@ class InspectedPartition:
     uuid: str | None
     label: str | None
     data_bytes: int  # allocated data inside the partition
+    container: ContainerInfo | None = None  # a LUKS, LVM or md RAID partition
 
     @property
     def sectors(self) -> int:
         return self.end - self.start + 1
 
+    def identifiers(self) -> list[tuple[str, str, str]]:
+        """(what, value, where) of every identifier no other partition may share."""
+        found: list[tuple[str, str, str]] = []
+        if self.container is not None:
+            found += self.container.identifiers()
+        elif self.uuid:
+            found.append(("filesystem UUID", self.uuid, ""))
+        if self.partuuid:
+            found.append(("PARTUUID", self.partuuid, ""))
+        return found
+
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "sectors": self.sectors}
+        return {**self.__dict__, "sectors": self.sectors,
+                "container": None if self.container is None else self.container.to_json()}
 
 
 @dataclass(frozen=True)
@@ -72,9 +171,12 @@ class ClonePair:
     identical: bool  # byte for byte (and same size): the identifiers are shared too
     differing_blocks: int
     compared_bytes: int
+    basis: str = "content"  # content | luks | lvm | md: what the pairing rests on
+    note: str = ""  # for containers: what was compared
+    shared: tuple[str, ...] = ()  # identifiers origin and clone share ("LUKS UUID" ...)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "shared": list(self.shared)}
 
 
 @dataclass(frozen=True)
@@ -150,14 +252,15 @@ def _inspect_raw(raw: str, path: str, fmt: str) -> InspectReport:
                 fs: dict[str, str] = {}
             else:
                 fs = probe(Region(raw, row.start * table.sector_size, row.sectors * table.sector_size))
+            offset, size = row.start * table.sector_size, row.sectors * table.sector_size
             parts.append(InspectedPartition(
                 number=row.number, start=row.start, end=row.end, type=row.type,
                 code=gpt.code_of(row.type) if table.label == "gpt" else row.type,
                 name=row.name, partuuid=row.partuuid,
                 filesystem=fs.get("TYPE"), version=fs.get("VERSION"),
                 uuid=fs.get("UUID"), label=fs.get("LABEL"),
-                data_bytes=sparse.data_bytes(fd, row.start * table.sector_size,
-                                             row.sectors * table.sector_size),
+                data_bytes=sparse.data_bytes(fd, offset, size),
+                container=read_container(raw, offset, size, fs),
             ))
         partids_path = path + ".partids"
         found: dict[str, str] | None = None
@@ -182,21 +285,93 @@ def _inspect_raw(raw: str, path: str, fmt: str) -> InspectReport:
     )
 
 
+def read_container(raw: str, offset: int, size: int, fs: dict[str, str]) -> ContainerInfo | None:
+    """The container in [offset, offset+size) of `raw`, when blkid found one
+    (`fs`: its probe); None for a plain filesystem or nothing."""
+    kind = fs.get("TYPE", "")
+    if kind == "crypto_LUKS":
+        return _read_luks(raw, offset, fs)
+    if kind == "LVM2_member":
+        return _read_lvm(raw, offset, size, fs)
+    if kind == "linux_raid_member":
+        return _read_md(raw, offset, size, fs)
+    return None
+
+
+def _inner(raw: str, where: str, offset: int, size: int, first_extent: int | None = None,
+           extents: int | None = None) -> InnerFilesystem:
+    found = probe(Region(raw, offset, size)) if size > 0 else {}
+    return InnerFilesystem(where=where, offset=offset, size=size, filesystem=found.get("TYPE"),
+                           uuid=found.get("UUID"), label=found.get("LABEL"),
+                           first_extent=first_extent, extents=extents)
+
+
+def _read_luks(raw: str, offset: int, fs: dict[str, str]) -> ContainerInfo:
+    try:
+        header = luks.read_header(raw, offset)
+    except (ToolError, PartwrightError) as exc:
+        return ContainerInfo("crypto_LUKS", fs.get("UUID", ""), version=fs.get("VERSION"),
+                             note=f"LUKS header not read: {exc}")
+    return ContainerInfo("crypto_LUKS", header.uuid, version=str(header.version),
+                         cipher=header.cipher or None, data_offset=header.data_offset,
+                         note="the filesystem inside is encrypted: not read (inspect takes no key)")
+
+
+def _read_lvm(raw: str, offset: int, size: int, fs: dict[str, str]) -> ContainerInfo:
+    pv_uuid = fs.get("UUID", "")
+    reason = kernel.missing("loop")
+    if reason is None and not all(_tool(t) for t in ("losetup", "lvm")):
+        reason = "losetup or lvm is not installed"
+    if reason is not None:
+        return ContainerInfo("LVM2_member", pv_uuid,
+                             note=f"PV UUID from blkid only; VG name, VG UUID and volumes not"
+                                  f" read: {reason}")
+    try:
+        vg = lvm.read_volume_group(raw, offset, size, read_only=True)
+    except (ToolError, PartwrightError) as exc:
+        return ContainerInfo("LVM2_member", pv_uuid,
+                             note=f"PV UUID from blkid only; the volume group not read: {exc}")
+    volumes = tuple(_inner(raw, lv.name, lv.offset, lv.size, first_extent=lv.first_extent,
+                           extents=lv.extents) for lv in vg.volumes)
+    return ContainerInfo("LVM2_member", vg.pv_uuid, vg_name=vg.name, vg_uuid=vg.uuid,
+                         extent_size=vg.extent_size, pe_start=vg.pe_start, inner=volumes)
+
+
+def _read_md(raw: str, offset: int, size: int, fs: dict[str, str]) -> ContainerInfo:
+    try:
+        sb = mdraid.read_member(raw, offset)
+    except (ToolError, PartwrightError) as exc:
+        return ContainerInfo("linux_raid_member", fs.get("UUID", ""), version=fs.get("VERSION"),
+                             device_uuid=fs.get("UUID_SUB"),
+                             note=f"md superblock not read (only v1.2 is): {exc}")
+    length = min(sb.data_size, size - sb.data_offset)
+    data = _inner(raw, "data", offset + sb.data_offset, length)
+    note = None if sb.checksum_ok else "the md superblock checksum is wrong"
+    return ContainerInfo("linux_raid_member", sb.set_uuid, version="1.2",
+                         data_offset=sb.data_offset, level=sb.level, raid_disks=sb.raid_disks,
+                         device_uuid=sb.device_uuid, data_size=sb.data_size,
+                         checksum_ok=sb.checksum_ok, inner=(data,) if data.filesystem else (),
+                         note=note)
+
+
+def _tool(name: str) -> bool:
+    return bool(shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin"))
+
+
 def _duplicates(parts: list[InspectedPartition]) -> list[str]:
-    out = []
-    for what, values in (("filesystem UUID", [(p.uuid, p.number) for p in parts]),
-                         ("PARTUUID", [(p.partuuid, p.number) for p in parts])):
-        seen: dict[str, list[int]] = {}
-        for value, number in values:
+    """Every identifier found in more than one place (two partitions, or two
+    volumes of one partition)."""
+    seen: dict[tuple[str, str], list[str]] = {}
+    for part in parts:
+        for what, value, where in part.identifiers():
             if value:
-                seen.setdefault(value.lower(), []).append(number)
-        for value, numbers in seen.items():
-            if len(numbers) > 1:
-                out.append(f"{what} {value}: partitions {', '.join(map(str, numbers))}")
-    return out
+                place = f"{part.number} ({where})" if where else str(part.number)
+                seen.setdefault((what, value.lower()), []).append(place)
+    return [f"{what} {value}: partitions {', '.join(places)}"
+            for (what, value), places in seen.items() if len(places) > 1]
 
 
-def _id_patterns(*parts: InspectedPartition) -> list[bytes]:
+def _id_patterns(*parts: InspectedPartition | InnerFilesystem) -> list[bytes]:
     patterns: list[bytes] = []
     for part in parts:
         if not part.uuid:
@@ -209,6 +384,9 @@ def _id_patterns(*parts: InspectedPartition) -> list[bytes]:
     return patterns
 
 
+Outcome = tuple[bool, int, int, str, str]  # identical, differing blocks, bytes compared, basis, note
+
+
 def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition],
                  hints: set[int]) -> tuple[ClonePair, ...]:
     """Group partitions into clone sets; the origin of a set is the one
@@ -216,15 +394,13 @@ def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition],
     say "clone" (KIWI), else the lowest number."""
     ss = table.sector_size
     groups: list[list[InspectedPartition]] = []
-    results: dict[tuple[int, int], tuple[bool, int, int]] = {}
+    results: dict[tuple[int, int], Outcome] = {}
     for part in parts:
         if not part.filesystem:
             continue
         for group in groups:
             head = group[0]
-            if head.filesystem != part.filesystem or head.label != part.label:
-                continue
-            outcome = _compare_parts(fd, ss, head, part)
+            outcome = _match(fd, ss, head, part)
             if outcome is not None:
                 results[(head.number, part.number)] = outcome
                 group.append(part)
@@ -242,12 +418,101 @@ def _find_clones(fd: int, table: TableRead, parts: list[InspectedPartition],
                 continue
             outcome = results.get((group[0].number, member.number))
             if outcome is None or group[0] is not origin:
-                outcome = _compare_parts(fd, ss, origin, member)
+                outcome = _match(fd, ss, origin, member)
             if outcome is None:
                 continue
-            identical, differing, compared = outcome
-            pairs.append(ClonePair(origin.number, member.number, identical, differing, compared))
+            identical, differing, compared, basis, note = outcome
+            pairs.append(ClonePair(origin.number, member.number, identical, differing, compared,
+                                   basis, note, _shared(origin, member)))
     return tuple(sorted(pairs, key=lambda p: (p.origin, p.clone)))
+
+
+def _shared(a: InspectedPartition, b: InspectedPartition) -> tuple[str, ...]:
+    """The kinds of identifier `a` and `b` both have (a clone must share none)."""
+    mine = {(what, value.lower()) for what, value, _ in a.identifiers() if value}
+    return tuple(sorted({what for what, value, _ in b.identifiers()
+                         if value and (what, value.lower()) in mine}))
+
+
+def _match(fd: int, ss: int, a: InspectedPartition, b: InspectedPartition) -> Outcome | None:
+    """How `b` is a clone of `a`, or None when it is not."""
+    if a.filesystem != b.filesystem:
+        return None
+    ca, cb = a.container, b.container
+    if ca is None and cb is None:
+        if a.label != b.label:
+            return None
+        found = _compare_parts(fd, ss, a, b)
+        return None if found is None else (*found, "content", "")
+    if ca is None or cb is None or a.sectors != b.sectors:
+        return None
+    if ca.kind == "crypto_LUKS":
+        return _match_luks(fd, ss, a, b, ca, cb)
+    if ca.kind == "LVM2_member":
+        return _match_lvm(fd, ss, a, b, ca, cb)
+    return _match_md(fd, ss, a, b, ca, cb)
+
+
+def _exact(fd: int, ss: int, a: InspectedPartition, b: InspectedPartition) -> bool:
+    """Byte for byte the same (what a block copy without new identifiers leaves)."""
+    found = compare(fd, a.start * ss, b.start * ss, a.sectors * ss, [])
+    return found is not None and found[0]
+
+
+def _match_luks(fd: int, ss: int, a: InspectedPartition, b: InspectedPartition,
+                ca: ContainerInfo, cb: ContainerInfo) -> Outcome | None:
+    if (ca.version, ca.cipher, ca.data_offset) != (cb.version, cb.cipher, cb.data_offset):
+        return None
+    identical = ca.uuid.lower() == cb.uuid.lower() and _exact(fd, ss, a, b)
+    note = ("byte-identical" if identical else
+            "same size, container kind and cipher; content not compared (encrypted)")
+    return identical, 0, 0, "luks", note
+
+
+def _lv_layout(c: ContainerInfo) -> tuple[object, ...]:
+    return (c.extent_size, c.pe_start,
+            tuple((fs.where, fs.first_extent, fs.extents) for fs in c.inner))
+
+
+def _match_lvm(fd: int, ss: int, a: InspectedPartition, b: InspectedPartition,
+               ca: ContainerInfo, cb: ContainerInfo) -> Outcome | None:
+    if ca.vg_uuid is None or cb.vg_uuid is None:  # blkid only: the size is all there is
+        return False, 0, 0, "lvm", ("same size and container kind; volume group not read,"
+                                    " content not compared")
+    if _lv_layout(ca) != _lv_layout(cb):
+        return None
+    differing = compared = 0
+    for fa, fb in zip(ca.inner, cb.inner, strict=True):
+        found = compare(fd, fa.offset, fb.offset, fa.size, _id_patterns(fa, fb))
+        if found is None:
+            return None
+        differing += found[1]
+        compared += found[2]
+    identical = ca.vg_uuid == cb.vg_uuid and _exact(fd, ss, a, b)
+    names = ("same VG name" if ca.vg_name == cb.vg_name
+             else f"VG {ca.vg_name} -> {cb.vg_name}")
+    return identical, differing, compared, "lvm", (
+        f"{names}, same logical volumes; their content the same apart from identifiers")
+
+
+def _match_md(fd: int, ss: int, a: InspectedPartition, b: InspectedPartition,
+              ca: ContainerInfo, cb: ContainerInfo) -> Outcome | None:
+    if ca.level is None or cb.level is None or ca.data_offset is None or ca.data_size is None:
+        return None
+    if (ca.level, ca.raid_disks, ca.data_offset, ca.data_size) != (
+            cb.level, cb.raid_disks, cb.data_offset, cb.data_size):
+        return None
+    if [(f.filesystem, f.label) for f in ca.inner] != [(f.filesystem, f.label) for f in cb.inner]:
+        return None
+    length = min(ca.data_size, a.sectors * ss - ca.data_offset)
+    found = compare(fd, a.start * ss + ca.data_offset, b.start * ss + ca.data_offset, length,
+                    _id_patterns(*ca.inner, *cb.inner))
+    if found is None:
+        return None
+    identical = ca.uuid.lower() == cb.uuid.lower() and _exact(fd, ss, a, b)
+    return identical, found[1], found[2], "md", (
+        f"same RAID level {ca.level}, member count and size; data area the same apart from"
+        " identifiers")
 
 
 def _compare_parts(fd: int, ss: int, a: InspectedPartition,
@@ -366,9 +631,11 @@ def partids_problems(found: dict[str, str], parts: list[InspectedPartition],
                 problems.append(f"{key}={value}: no {origin_key} for its origin")
             elif int(value) not in clone_sets.get(int(origin), set()):
                 problems.append(f"{key}={value}: partition {value} is not a clone of partition {origin}")
-            elif not any(p.clone == int(value) and not p.identical for p in clones):
+            elif not any(p.clone == int(value) and not p.identical and not p.shared
+                         for p in clones):
                 problems.append(f"{key}={value}: partition {value} shares its identifiers with {origin}")
     return problems
 
 
-__all__ = ["ClonePair", "InspectReport", "InspectedPartition", "TableRow", "compare", "inspect"]
+__all__ = ["ClonePair", "ContainerInfo", "InnerFilesystem", "InspectReport", "InspectedPartition",
+           "TableRow", "compare", "inspect", "read_container"]

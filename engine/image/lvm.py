@@ -19,7 +19,7 @@ pe_start` and `lvs --segments -o seg_pe_ranges`), e.g. for
     attach(image, offset, size, *, workdir=None) -> context manager of LvmSession
     create_volume_group(image, offset, size, volumes, *, vg_name="systemVG",
                         pv_uuid=None, workdir=None) -> VgInfo
-    read_volume_group(image, offset, size, *, workdir=None) -> VgInfo
+    read_volume_group(image, offset, size, *, workdir=None, read_only=False) -> VgInfo
     import_clone(image, offset, size, new_name, *, fs_uuids=None, ident=None,
                  workdir=None) -> VgInfo
     clone_vg_name(base, index) -> str         systemVG -> systemVG1, systemVG2 ...
@@ -202,9 +202,12 @@ class LvmSession:
 
 
 @contextmanager
-def attach(image: str, offset: int, size: int, *, workdir: str | None = None) -> Iterator[LvmSession]:
+def attach(image: str, offset: int, size: int, *, workdir: str | None = None,
+           read_only: bool = False) -> Iterator[LvmSession]:
     """Attach [offset, offset+size) of `image` as a loop device with a
-    private LVM configuration; detach it however the block ends."""
+    private LVM configuration; detach it however the block ends.
+    `read_only`: a read-only loop device (`losetup -r`: for reading an image
+    back, nothing can be written to it)."""
     _require_loop()
     which("losetup")
     which("lvm")
@@ -213,8 +216,8 @@ def attach(image: str, offset: int, size: int, *, workdir: str | None = None) ->
     with tempfile.TemporaryDirectory(prefix="partwright-lvm-", dir=workdir) as tmp:
         lock = os.path.join(tmp, "lock")
         os.mkdir(lock, 0o700)
-        proc = run(["losetup", "-f", "--show", "-o", str(offset), "--sizelimit", str(size), image],
-                   check=False)
+        proc = run(["losetup", "-f", "--show", *(["-r"] if read_only else []), "-o", str(offset),
+                    "--sizelimit", str(size), image], check=False)
         loop = proc.stdout.strip()
         if proc.returncode != 0 or not loop.startswith("/dev/loop"):
             detail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
@@ -298,9 +301,11 @@ def create_volume_group(
         return _read(session)
 
 
-def read_volume_group(image: str, offset: int, size: int, *, workdir: str | None = None) -> VgInfo:
-    """The VG, PV and volumes in the region, as `pvs`/`lvs` report them."""
-    with attach(image, offset, size, workdir=workdir) as session:
+def read_volume_group(image: str, offset: int, size: int, *, workdir: str | None = None,
+                      read_only: bool = False) -> VgInfo:
+    """The VG, PV and volumes in the region, as `pvs`/`lvs` report them
+    (`read_only`: on a read-only loop device)."""
+    with attach(image, offset, size, workdir=workdir, read_only=read_only) as session:
         return _read(session)
 
 
