@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     b.add_argument("--seed", metavar="TEXT",
                    help="derive every UUID, serial and the disk GUID from TEXT (same bytes every time)")
     b.add_argument("--profile", help="use the <type> of this profile")
+    b.add_argument("--luks-key", metavar="SOURCE",
+                   help="the LUKS key instead of the layout's luks attribute: env:NAME (the"
+                        " variable's value) or file:PATH (the file's bytes)")
     b.add_argument("--json", action="store_true", help="the build report as one JSON object")
     b.set_defaults(func=run_build)
 
@@ -32,13 +35,21 @@ def register(sub: Any) -> None:
 def run_build(args: argparse.Namespace) -> int:
     from engine.description import load
     from engine.image.build import build
+    from engine.image.luks import KeySource
     from engine.planner import plan as make_plan
 
+    key = None
+    if args.luks_key is not None:  # checked before anything else: a bad source is one line
+        if not args.luks_key.startswith(("env:", "file:")):  # never echo it: it may be the secret
+            raise PartwrightError("--luks-key takes env:NAME or file:PATH (a passphrase is never"
+                                  " given on the command line)")
+        key = KeySource.parse(args.luks_key)
+        key.read()
     desc = load(args.file, profile=args.profile)
     plan = make_plan(desc.layout)
     report = _with_progress(
         lambda progress: build(plan, args.output, fmt=args.format, root_tree=args.root_tree,
-                               seed=args.seed, progress=progress)
+                               seed=args.seed, progress=progress, luks_key=key)
     )
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=1)

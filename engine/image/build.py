@@ -32,6 +32,7 @@ from engine.image import containers, metadata, populate, sparse
 from engine.image.clone import clone_partition
 from engine.image.filesystems import EXT, FsSpec, make_filesystem, plan_filesystems
 from engine.image.identity import Identity, make_identity
+from engine.image.luks import KeySource
 from engine.image.table import TableIds, write_table
 from engine.image.tools import run, which
 from engine.image.verify import FsCheck, verify
@@ -198,14 +199,16 @@ def build(
     root_tree: str | None = None,
     seed: str | None = None,
     progress: Progress | None = None,
+    luks_key: KeySource | None = None,
 ) -> BuildReport:
-    """Build `output` from `plan` (see the module docstring)."""
+    """Build `output` from `plan` (see the module docstring). `luks_key`:
+    where the LUKS key comes from, instead of the layout's `luks` attribute."""
     started = time.monotonic()
     ident = make_identity(seed)
     specs = plan_filesystems(plan, ident)
     # LUKS, LVM and md RAID partitions (issue 7): `plain` leaves out the
     # filesystems inside them, which engine/image/containers.py makes
-    boxes, specs, plain = containers.plan_containers(plan, ident, specs)
+    boxes, specs, plain = containers.plan_containers(plan, ident, specs, luks_key)
     containers.check_inputs(boxes, root_tree)
     check_inputs(plan, output, fmt, root_tree, specs)
     timings: list[tuple[str, float]] = []

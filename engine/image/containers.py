@@ -12,7 +12,9 @@ What is built:
 - `luks` set: the root partition (p.lxroot) and its clones are LUKS
   containers (luks_version: luks1/luks2, default LUKS2) whose payload is the
   root filesystem, encrypted in user space (no device-mapper needed). The key
-  is the layout's passphrase. PARTWRIGHT_LUKS_FAST=1 (tests) uses pbkdf2 with
+  is the layout's passphrase (`luks="file://PATH"`: the bytes of a key file),
+  or the build's `luks_key` (--luks-key env:NAME|file:PATH) when given.
+  PARTWRIGHT_LUKS_FAST=1 (tests) uses pbkdf2 with
   1000 iterations instead of cryptsetup's benchmarked argon2id.
 - `<systemdisk>` with LVM: the p.lxlvm partition is a PV of the volume group
   (`<systemdisk name>`, default systemVG) holding one LV per `<volume>` (a
@@ -81,6 +83,7 @@ class Container:
     inner: FsSpec | None  # luks, raid: the filesystem inside (its offset: where it is in the image)
     luks_version: str | None = None
     passphrase: str | None = field(default=None, repr=False)
+    key_source: luks.KeySource | None = field(default=None, repr=False)  # overrides passphrase
     raid_level: str | None = None
     vg_name: str = lvm.DEFAULT_VG
     volumes: tuple[LvSpec, ...] = ()
@@ -138,11 +141,17 @@ def _lvm_volumes(plan: Plan, kind: str) -> tuple[LvSpec, ...]:
 
 
 def plan_containers(
-    plan: Plan, ident: Identity, specs: tuple[FsSpec, ...]
+    plan: Plan, ident: Identity, specs: tuple[FsSpec, ...],
+    luks_key: luks.KeySource | None = None,
 ) -> tuple[tuple[Container, ...], tuple[FsSpec, ...], tuple[FsSpec, ...]]:
     """The containers of the plan, every filesystem spec (with the root
-    filesystem of a RAID member added), and the specs the generic steps make."""
+    filesystem of a RAID member added), and the specs the generic steps make.
+    `luks_key` (the build's --luks-key) overrides the key the layout's
+    `luks` attribute gives."""
     layout = plan.layout
+    if luks_key is not None and layout.luks is None:
+        raise PartwrightError(f"a LUKS key ({luks_key.describe()}) was given, but the layout"
+                              " encrypts nothing (no luks attribute)")
     by_number = {s.number: s for s in specs}
     clones: dict[str, list[Entry]] = {}
     for entry in plan.entries:
@@ -167,7 +176,7 @@ def plan_containers(
                 raise PartwrightError(f"partition {entry.number} ({entry.key}): LUKS needs a"
                                       " root filesystem inside")
             boxes.append(replace(base, kind="luks", inner=spec, luks_version=layout.luks_version,
-                                 passphrase=layout.luks))
+                                 passphrase=layout.luks, key_source=luks_key))
         elif source.role == "raid":
             level = layout.mdraid or "mirroring"
             kind = fs_kind(replace(source, role="root")) if mdraid.level_number(level) == 1 else None
@@ -195,9 +204,11 @@ def plan_containers(
 
 
 def _key(box: Container) -> luks.KeySource:
+    if box.key_source is not None:
+        return box.key_source
     if not box.passphrase:
         raise PartwrightError("the LUKS passphrase (luks=\"...\") is empty")
-    return luks.KeySource.from_passphrase(box.passphrase)
+    return luks.KeySource.from_attribute(box.passphrase)
 
 
 def _fast() -> bool:
@@ -215,7 +226,7 @@ def check_inputs(boxes: tuple[Container, ...], root_tree: str | None) -> None:
                                   " write the root filesystem into its LUKS container")
         for box in boxes:
             if box.kind == "luks":
-                _key(box)
+                _key(box).read()  # a missing variable or an unreadable file: refused now
                 luks.payload_bytes(box.size, box.luks_version)
     if "lvm" in kinds:
         reason = kernel.missing("loop")

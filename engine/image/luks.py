@@ -34,7 +34,9 @@ The key. A `KeySource` says where the passphrase (or key file) comes from: a
 file (`KeySource.from_file`: its bytes, as cryptsetup --key-file reads them,
 a trailing newline included), an environment variable
 (`KeySource.from_env`: its value) or, for KIWI's `luks="..."` attribute, a
-passphrase held in memory (`KeySource.from_passphrase`). The key bytes go to
+passphrase held in memory (`KeySource.from_passphrase`); `luks="file://PATH"`
+names a key file instead (`KeySource.from_attribute`). `KeySource.parse`
+reads the command line's `env:NAME`, `file:PATH` and `file://PATH`. The key bytes go to
 cryptsetup on its standard input (`--key-file=-`) and nowhere else: never on
 a command line, never in a file of ours, never in a message, a log record or
 a repr (the variable holding it is also removed from cryptsetup's
@@ -83,6 +85,7 @@ DATA_OFFSETS = {"luks1": 2 * 1024 * 1024, "luks2": 16 * 1024 * 1024}
 MIN_PAYLOAD = 1024 * 1024
 CRYPT_CHUNK = 1024 * 1024
 LABEL_MAX = 47  # LUKS2 label field: 48 bytes, NUL-terminated
+KIWI_FILE_PREFIX = "file://"  # luks="file:///path/to/keyfile": a key file, not a passphrase
 
 
 class LuksError(ToolError):
@@ -109,13 +112,27 @@ class KeySource:
         return cls("env", name)
 
     @classmethod
+    def from_attribute(cls, value: str) -> KeySource:
+        """KIWI's `luks` attribute: `file://PATH` names a key file (its
+        bytes are the key, as KIWI hands it to cryptsetup --key-file),
+        anything else is the passphrase itself."""
+        if value.startswith(KIWI_FILE_PREFIX):
+            path = value[len(KIWI_FILE_PREFIX):]
+            if not path:
+                raise PartwrightError("luks=\"file://\" names no key file")
+            return cls.from_file(path)
+        return cls.from_passphrase(value)
+
+    @classmethod
     def from_passphrase(cls, passphrase: str | bytes) -> KeySource:
         secret = passphrase.encode() if isinstance(passphrase, str) else bytes(passphrase)
         return cls("passphrase", "", secret)
 
     @classmethod
     def parse(cls, text: str) -> KeySource:
-        """`env:NAME` or `file:PATH` (a bare text is a file path)."""
+        """`env:NAME`, `file:PATH` or KIWI's `file://PATH` (a bare text is a file path)."""
+        if text.startswith(KIWI_FILE_PREFIX):
+            return cls.from_file(text[len(KIWI_FILE_PREFIX):])
         kind, sep, rest = text.partition(":")
         if sep and kind == "env":
             return cls.from_env(rest)
