@@ -195,6 +195,13 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
                 f"force_mbr with {len(entries)} partitions: sgdisk cannot convert more than 4,"
                 " prints \"Problem creating MBR!\" and KIWI keeps the GPT without saying so",
                 None, "drop force_mbr or use at most 4 partitions"))
+        elif layout.unpartitioned_mb:
+            out.append(Diagnostic(
+                "force-mbr-unpartitioned", "error",
+                f"force_mbr with <size unpartitioned=\"{layout.unpartitioned_mb}\">: KIWI appends"
+                " the unpartitioned space and moves the GPT with sgdisk, which refuses the"
+                " converted MBR disk (\"Non-GPT disk; not saving changes\")",
+                None, "drop force_mbr or the unpartitioned space"))
         else:
             out.append(Diagnostic("force-mbr", "info",
                                   "force_mbr: KIWI converts the GPT to an msdos table after"

@@ -26,6 +26,8 @@ CASES: dict[str, tuple[Layout, str, str | None, str | None]] = {
                    "boot", "TypeError"),
     "force-mbr-ignored": (SEED.with_changes(force_mbr=True), "warning", None, "9 partitions"),
     "force-mbr": (EFI.with_changes(force_mbr=True), "info", None, "msdos"),
+    "force-mbr-unpartitioned": (EFI.with_changes(force_mbr=True, unpartitioned_mb=100), "error",
+                                None, "unpartitioned=\"100\""),
     "force-mbr-msdos": (EFI.with_changes(force_mbr=True, efiparttable="msdos"), "error", None,
                         "NotImplementedError"),
     "hybrid-mbr-3": (SEED.with_changes(gpt_hybrid_mbr=True), "warning", None, "p.lxbootclone1"),

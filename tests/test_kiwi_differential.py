@@ -146,6 +146,8 @@ CASES: dict[str, Layout] = {
     "force-mbr": Layout(firmware="efi", filesystem="ext4", size_mb=4096, force_mbr=True),
     "force-mbr-5": Layout(firmware="efi", filesystem="ext4", size_mb=4096, force_mbr=True,
                           bootpartition=True, oem_swap=True),
+    "force-mbr-unpartitioned": Layout(firmware="efi", filesystem="ext4", size_mb=4096,
+                                      force_mbr=True, unpartitioned_mb=100),
     "hybrid-mbr": Layout(firmware="efi", filesystem="ext4", size_mb=4096, gpt_hybrid_mbr=True),
     "middle-spare-root-clones": Layout(firmware="efi", filesystem="ext4", size_mb=4096,
                                        spare_part_mb=200, root_clone=1),
