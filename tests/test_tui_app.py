@@ -570,3 +570,57 @@ async def test_a_refused_save_leaves_the_file_alone(tmp_path: Path) -> None:
         assert any(n.severity == "error" for n in app._notifications)
     assert path.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seed.kiwi"]
+
+
+LVM_TYPE = """\
+<type image="oem" filesystem="ext4" firmware="efi" root_clone="1">
+    <systemdisk name="vgdata">
+        <volume name="home" size="512M" mountpoint="/home"/>
+        <volume name="srv" size="all"/>
+    </systemdisk>
+    <oemconfig>
+        <oem-resize>false</oem-resize>
+        <oem-systemsize>1024</oem-systemsize>
+    </oemconfig>
+    <size unit="M">4096</size>
+</type>
+"""
+
+
+@sync
+async def test_lvm_volumes_are_rows_under_the_lvm_partition(tmp_path: Path) -> None:
+    path = tmp_path / "lvm.kiwi"
+    path.write_text(LVM_TYPE)
+    app = PartwrightApp.open(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert [(v.name, v.size_mb, v.mountpoint) for v in app.plan.volumes] == [
+            ("home", 512, "/home"), ("srv", None, None)]
+        keys = table_keys(app)
+        # under p.lxlvm, not under its clone
+        assert keys[keys.index("root") + 1:keys.index("root") + 3] == ["volume:0", "volume:1"]
+        assert keys.index("rootclone1") + 1 == keys.index("root")
+        assert sum(k.startswith("volume:") for k in keys) == 2
+        assert table_cell(app, "root", "name") == "p.lxlvm"
+        assert table_cell(app, "volume:0", "name").split() == ["├", "home"]
+        assert table_cell(app, "volume:0", "size") == "512 MiB"
+        assert table_cell(app, "volume:0", "role") == "volume /home"
+        assert table_cell(app, "volume:1", "name").split() == ["└", "srv"]
+        assert table_cell(app, "volume:1", "size") == "rest"
+        assert table_cell(app, "volume:1", "role") == "volume"
+        for key in ("volume:0", "volume:1"):
+            assert table_cell(app, key, "number") == table_cell(app, key, "start") == ""
+        # a volume row is no partition: the cursor passes over it, Enter edits nothing
+        grid = table(app)
+        grid.focus()
+        grid.move_to(grid.index_of("root") or 0)
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.pause()
+        assert grid.current_key == "volume:0"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, PartitionForm)
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert grid.current_key not in ("volume:0", "volume:1", "root")

@@ -3,7 +3,10 @@
 Rows are keyed by the planner's entry key (`root`, `homeclone2` ...) and free
 space by `free:<n>`, so after every re-plan the cursor goes back to the same
 partition. Clones are drawn as a bracket joining them to their origin, in the
-origin's colour, with a shaded swatch.
+origin's colour, with a shaded swatch. The LVM volumes of a `<systemdisk>`
+(`Plan.volumes`) are indented rows under the origin's p.lxlvm row (not under
+its clones, which hold copies of the same volumes), keyed `volume:<n>`: name,
+size (or "rest") and mountpoint, as the planner gives them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ COLUMNS = (
     Column("name", "Name"), Column("role", "Role"),
 )
 FREE_PREFIX = "free:"
+VOLUME_PREFIX = "volume:"
+INERT = (FREE_PREFIX, VOLUME_PREFIX)  # rows that are no partition: nothing to choose or edit
+MIB = 1024 * 1024
 
 
 def groups(plan: Plan) -> dict[str, str]:
@@ -52,7 +58,7 @@ def groups(plan: Plan) -> dict[str, str]:
 def plan_rows(plan: Plan, colours: dict[str, str], free_colour: str) -> list[tuple[str, list[Cell]]]:
     """(key, cells) for every entry and free region, in disk order."""
     brackets = groups(plan)
-    rows: list[tuple[int, str, list[Cell]]] = []
+    rows: list[tuple[int, int, str, list[Cell]]] = []
     for entry in plan.entries:
         colour = colours[entry.key]
         swatch = Text(brackets[entry.key], style=f"bold {colour}")
@@ -61,20 +67,42 @@ def plan_rows(plan: Plan, colours: dict[str, str], free_colour: str) -> list[tup
         role: Cell = f"{entry.role} clone" if entry.clone_of else entry.role
         if entry.role == "extended":
             name, role = Text(str(name), style="dim"), Text(str(role), style="dim")
-        rows.append((entry.start, entry.key, [
+        rows.append((entry.start, 0, entry.key, [
             swatch, str(entry.number), str(entry.start), str(entry.end),
             look.human_bytes(entry.size_bytes), entry.code, name, role,
         ]))
+        if entry.role == "lvm" and entry.clone_of is None:
+            rows += [(entry.start, 1 + i, key, cells)
+                     for i, (key, cells) in enumerate(volume_rows(plan, colour))]
     free_style = f"italic {free_colour}"
     for i, region in enumerate(plan.free):
         size = look.human_bytes(region.sectors * plan.sector_size)
-        rows.append((region.start, f"{FREE_PREFIX}{i}", [
+        rows.append((region.start, 0, f"{FREE_PREFIX}{i}", [
             Text(" ░", style=free_style), "", Text(str(region.start), style=free_style),
             Text(str(region.end), style=free_style), Text(size, style=free_style), "",
             Text("free space", style=free_style), "",
         ]))
-    rows.sort(key=lambda r: r[0])
-    return [(key, cells) for _, key, cells in rows]
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [(key, cells) for _, _, key, cells in rows]
+
+
+def volume_rows(plan: Plan, colour: str) -> list[tuple[str, list[Cell]]]:
+    """(key, cells) of each LVM volume of the plan, drawn as a tree under its
+    partition's row in the partition's colour."""
+    out: list[tuple[str, list[Cell]]] = []
+    style = f"italic {colour}"
+    last = len(plan.volumes) - 1
+    for i, volume in enumerate(plan.volumes):
+        size = "rest" if volume.size_mb is None else look.human_bytes(volume.size_mb * MIB)
+        branch = "└" if i == last else "├"
+        name = Text(f"  {branch} ", style=colour)
+        name.append(volume.name, style=style)
+        role = f"volume {volume.mountpoint}" if volume.mountpoint else "volume"
+        out.append((f"{VOLUME_PREFIX}{i}", [
+            "", "", "", "", Text(size, style=style), Text("LV", style=style), name,
+            Text(role, style=style),
+        ]))
+    return out
 
 
 class PlanTable(Grid):
@@ -111,9 +139,9 @@ class PlanTable(Grid):
             self.move_to(self.index_of(target) or 0, announce=False)
 
     def on_grid_highlighted(self, key: str) -> None:
-        if not key.startswith(FREE_PREFIX):
+        if not key.startswith(INERT):
             self.post_message(PartitionChosen(key))
 
     def on_grid_selected(self, key: str) -> None:
-        if not key.startswith(FREE_PREFIX):
+        if not key.startswith(INERT):
             self.post_message(EditRequested(key))
