@@ -141,8 +141,11 @@ def check_plan(
                                   "devicepersistency=\"by-partuuid\" on an msdos table: KIWI refuses"
                                   " it at build time", None, "use by-uuid or by-label, or a gpt table"))
         first = next((q for q in reqs if q.part_id in (None, 1)), None)
+        keys = {q.key for q in reqs}
+        # the partition KIWI marks active on bios firmware: prep, else boot, else root
+        active = next((k for k in ("prep", "boot", "root") if k in keys), None)
         if first is not None and (first.type_name not in ("t.linux", "t.csm", "t.efi")
-                                  or r.firmware == "bios"):
+                                  or (r.firmware == "bios" and first.key == active)):
             out.append(Diagnostic(
                 "msdos-first-recreated", "warning",
                 f"KIWI re-creates partition 1 ({first.gpt_name}) to set the start sector: fdisk"

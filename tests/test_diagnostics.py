@@ -103,3 +103,10 @@ def test_errors_come_first() -> None:
 def test_a_clean_layout_has_no_errors_or_warnings() -> None:
     p = plan(EFI.with_changes(root_clone=1, oem_systemsize=2000, oem_resize=False))
     assert not p.errors and not p.warnings
+
+
+def test_first_recreated_only_for_the_active_or_typed_partition() -> None:
+    boot_first = plan(BIOS.with_changes(bootpartition=True))
+    assert "msdos-first-recreated" in [d.code for d in boot_first.diagnostics]
+    clone_first = plan(BIOS.with_changes(bootpartition=True, boot_clone=1))
+    assert "msdos-first-recreated" not in [d.code for d in clone_first.diagnostics]
