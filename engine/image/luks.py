@@ -517,18 +517,24 @@ def _volume_key(image: str, offset: int, size: int, secret: bytes, tmpdir: str) 
     return found
 
 
+def _unlock(image: str, offset: int, size: int, key: KeySource,
+            tmpdir: str) -> tuple[LuksHeader, int, bytearray]:
+    """The container's header, its payload size and its volume key (the
+    caller wipes the key when done)."""
+    secret = key.read()
+    header = read_header(image, offset)
+    _check_cipher(header, image, offset)
+    return header, size - header.data_offset, _volume_key(image, offset, size, secret, tmpdir)
+
+
 def read_payload(image: str, offset: int, size: int, key: KeySource, target: str,
                  *, full: bool = False, workdir: str | None = None) -> LuksHeader:
     """Decrypt the payload of the container at `offset` into a new file
     `target` (mode 0600): its data extents only (holes stay holes, as
     `format_luks` wrote them), or every sector when `full` (what an opened
     dm-crypt device shows: a hole reads as noise)."""
-    secret = key.read()
-    header = read_header(image, offset)
-    _check_cipher(header, image, offset)
-    payload = size - header.data_offset
     with _scratch(workdir) as tmpdir:
-        volume_key = _volume_key(image, offset, size, secret, tmpdir)
+        header, payload, volume_key = _unlock(image, offset, size, key, tmpdir)
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -551,12 +557,8 @@ def reuuid_payload(image: str, offset: int, size: int, key: KeySource,
     (beyond KIWI, whose LUKS clones keep it): decrypt the payload's data
     extents, re-identify the filesystem, encrypt it back. Returns (type,
     UUID), or None when the payload holds no filesystem."""
-    secret = key.read()
-    header = read_header(image, offset)
-    _check_cipher(header, image, offset)
-    payload = size - header.data_offset
     with _scratch(workdir) as tmpdir:
-        volume_key = _volume_key(image, offset, size, secret, tmpdir)
+        header, payload, volume_key = _unlock(image, offset, size, key, tmpdir)
         try:
             xts = Xts(bytes(volume_key), header.sector_size)
             plain = _new_file(tmpdir, "payload", payload)
