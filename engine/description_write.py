@@ -65,7 +65,8 @@ RENAMED_TYPE_ATTRIBUTES = {"btrfs_root_is_snapshot": ((8, 3), "btrfs_root_is_sna
 
 def _xml_part(layout: Layout) -> Layout:
     """The layout without the fields that are not in the XML (arch, root_mbytes)."""
-    return replace(layout, arch="x86_64", root_mbytes=None)
+    return replace(layout, arch="x86_64", root_mbytes=None, root_files=None,
+                   partition_data_mb=())
 
 
 class _LayoutEditor(Editor):

@@ -350,6 +350,15 @@ def _space(layout: Layout, r: Resolved, entries: Sequence[Entry], free: Sequence
             f"<size> is {layout.size_mb} MiB, below KIWI's estimate of {r.size.estimate_mb} MiB"
             f" for {r.size.root_mbytes} MiB of root data",
             None, "raise <size> or use additive=\"true\""))
+    below = dict(layout.partition_data_mb)
+    for part in layout.partitions:
+        data = below.get(part.mountpoint or "")
+        if data is not None and part.filesystem != "squashfs" and part.size_mb - data <= 0:
+            out.append(Diagnostic(
+                "partition-too-small", "error",
+                f"partition '{part.name}' is {part.size_mb} MiB but the data below"
+                f" {part.mountpoint} needs {data} MiB (KiwiPartitionTooSmallError)",
+                part.name, f"make it larger than {data} MiB"))
     total = sum(f.sectors for f in free)
     if total >= MIB_SECTORS and entries:
         last = max(entries, key=lambda e: e.end)

@@ -58,12 +58,20 @@ def estimate_mbytes(
     """KIWI's calculated disk size in MiB for `layout` (root data from
     `layout.root_mbytes`, or DEFAULT_ROOT_MBYTES)."""
     root_data = layout.root_mbytes if layout.root_mbytes is not None else DEFAULT_ROOT_MBYTES
+    if layout.root_files is not None:
+        files = layout.root_files
     total = root_filesystem_mbytes(root_data, layout.filesystem, files)
     if layout.root_clone > 0:
         total *= layout.root_clone + 1
+    below = dict(layout.partition_data_mb)
     for part in layout.partitions:
-        if part.mountpoint and part.size_mb > 0:
-            total += part.size_mb * (max(part.clone, 0) + 1)
+        if part.mountpoint:
+            if part.filesystem == "squashfs":
+                add = part.size_mb
+            else:
+                add = part.size_mb - below.get(part.mountpoint, 0)
+            if add > 0:
+                total += add * (max(part.clone, 0) + 1)
     if layout.volume_manager == "lvm":
         total += LVM_OVERHEAD_MB + _volume_mbytes(layout, swap_mb)
     elif swap_mb:

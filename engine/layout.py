@@ -119,8 +119,11 @@ class Layout:
     rootfs_label: str | None = None
     luks: str | None = field(default=None, repr=False)  # a passphrase: never in repr
     luks_version: str | None = None
-    # planner input, not a KIWI attribute: root data size for the estimate
+    # planner inputs, not KIWI attributes: the root tree as KIWI measures it
+    # for the disk-size estimate (engine.rootsize)
     root_mbytes: int | None = None
+    root_files: int | None = None
+    partition_data_mb: tuple[tuple[str, int], ...] = ()  # (mountpoint, MiB) below it
 
     def with_changes(self, **changes: object) -> Layout:
         """A copy with some fields changed (dataclasses.replace)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -46,7 +47,12 @@ def run_build(args: argparse.Namespace) -> int:
         key = KeySource.parse(args.luks_key)
         key.read()
     desc = load(args.file, profile=args.profile)
-    plan = make_plan(desc.layout)
+    layout = desc.layout
+    if args.root_tree and os.path.isdir(args.root_tree):
+        from engine.rootsize import with_root_tree
+
+        layout = with_root_tree(layout, args.root_tree)  # KIWI sizes the disk from it
+    plan = make_plan(layout)
     report = _with_progress(
         lambda progress: build(plan, args.output, fmt=args.format, root_tree=args.root_tree,
                                seed=args.seed, progress=progress, luks_key=key)

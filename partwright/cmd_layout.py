@@ -33,6 +33,8 @@ def _source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root-mbytes", type=_positive, metavar="N",
                    help="root data size for the disk-size estimate (no <size>)")
     p.add_argument("--arch", choices=ARCHES, help="target architecture (default x86_64)")
+    p.add_argument("--root-tree", metavar="DIR",
+                   help="measure this root tree for the disk-size estimate, as KIWI does")
 
 
 def _positive(text: str) -> int:
@@ -50,6 +52,10 @@ def load_layout(args: argparse.Namespace) -> Layout:
 
     desc = load(args.file, profile=getattr(args, "profile", None), arch=getattr(args, "arch", None))
     layout = desc.layout
+    if getattr(args, "root_tree", None):
+        from engine.rootsize import with_root_tree
+
+        layout = with_root_tree(layout, args.root_tree)
     if getattr(args, "root_mbytes", None) is not None:
         layout = layout.with_changes(root_mbytes=args.root_mbytes)
     if getattr(args, "arch", None):

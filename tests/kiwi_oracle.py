@@ -194,6 +194,7 @@ def run_oracle(
     root_mbytes: int = 1024,
     profile: str | None = None,
     timeout: float = 120.0,
+    root_tree: str | None = None,
 ) -> dict[str, Any]:
     """Run the oracle on ``xml_text`` in a fresh interpreter; return its JSON."""
     with tempfile.TemporaryDirectory(prefix="kiwi-oracle-in-") as tmp:
@@ -210,6 +211,8 @@ def run_oracle(
         ]
         if profile:
             cmd += ["--profile", profile]
+        if root_tree:
+            cmd += ["--root-tree", root_tree]
         proc = subprocess.run(
             cmd,
             capture_output=True,
@@ -491,11 +494,14 @@ def _run_kiwi(
             state = XMLState(xml_data, profiles, "oem")
 
         stage = "root tree"
-        root = work / "root"
-        root.mkdir()
-        # a name no mountpoint will match (KIWI measures data below each mountpoint)
-        with open(root / ".partwright-oracle-root-data", "wb") as fh:
-            fh.truncate(args.root_mbytes * MIB)
+        if args.root_tree:
+            root = Path(args.root_tree)  # a real tree: KIWI measures it itself
+        else:
+            root = work / "root"
+            root.mkdir()
+            # a name no mountpoint will match (KIWI measures data below each mountpoint)
+            with open(root / ".partwright-oracle-root-data", "wb") as fh:
+                fh.truncate(args.root_mbytes * MIB)
 
         stage = "DiskBuilder"
         builder = _disk_builder(builder_disk, state, str(root), str(work / "target"))
@@ -682,6 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("description", help="KIWI description (config.xml / .kiwi)")
     parser.add_argument("--arch", choices=ARCHES, default="x86_64")
     parser.add_argument("--root-mbytes", type=int, default=1024)
+    parser.add_argument("--root-tree", default=None,
+                        help="measure this directory instead of a one-file fake tree")
     parser.add_argument("--profile", default=None)
     parser.add_argument("--verbose", action="store_true", help="KIWI's log to stderr")
     parser.add_argument("--keep", metavar="FILE", help="copy the partitioned disk file here")

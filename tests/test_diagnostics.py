@@ -78,6 +78,9 @@ CASES: dict[str, tuple[Layout, str, str | None, str | None]] = {
     "unknown-persistency": (EFI.with_changes(devicepersistency="by-id"), "error", None, "by-id"),
     "negative-clones": (EFI.with_changes(root_clone=-1), "error", None, "negative"),
     "bad-size": (EFI.with_changes(size_mb=-5), "error", None, "-5"),
+    "partition-too-small": (EFI.with_changes(partitions=(Partition("home", 10, "/home"),),
+                                             partition_data_mb=(("/home", 30),)),
+                            "error", "home", "30 MiB"),
     "overlay-size-assumed": (EFI.with_changes(overlayroot=True), "info", "readonly", "1024"),
 }
 
