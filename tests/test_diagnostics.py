@@ -81,6 +81,8 @@ CASES: dict[str, tuple[Layout, str, str | None, str | None]] = {
     "partition-too-small": (EFI.with_changes(partitions=(Partition("home", 10, "/home"),),
                                              partition_data_mb=(("/home", 30),)),
                             "error", "home", "30 MiB"),
+    "swap-clone": (EFI.with_changes(partitions=(Partition("data", 64, filesystem="swap", clone=1),)),
+                   "warning", "data", "never clones swap"),
     "overlay-size-assumed": (EFI.with_changes(overlayroot=True), "info", "readonly", "1024"),
 }
 
