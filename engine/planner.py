@@ -36,11 +36,13 @@ MBR_FROM_GPT = {  # sgdisk's MBR conversion of the GPT type codes KIWI uses
 
 def place(
     reqs: list[Request], r: Resolved, layout: Layout, disk_sectors: int
-) -> tuple[list[tuple[Request | None, Slot]], str | None]:
+) -> tuple[list[tuple[Request | None, Slot]], str | None, bool]:
     """Run the requests through the table emulator. Returns the placed slots
-    (None request = the msdos extended partition) and KIWI's failure, if any."""
+    (None request = the msdos extended partition), KIWI's failure if any, and
+    whether the msdos start-sector fix-up re-created partition 1."""
     placed: list[tuple[Request | None, Slot]] = []
     number = 0
+    recreated = False
     try:
         if r.table == "gpt":
             gpt = GptTable(disk_sectors)
@@ -71,15 +73,14 @@ def place(
                             )
                         mb += first_mb_extra
                     placed.append((req, dos.add_primary(number, mb)))
-            if any(slot.number == 1 for slot in dos.slots):
-                dos.move_first_start(r.start_sector)
-                placed = [
-                    (q, next(s for s in dos.slots if s.number == slot.number))
-                    for q, slot in placed
-                ]
+            recreated = dos.move_first_start(r.start_sector)
+            placed = [
+                (q, next(s for s in dos.slots if s.number == slot.number))
+                for q, slot in placed
+            ]
     except PlacementError as exc:
-        return placed, str(exc)
-    return placed, None
+        return placed, str(exc), False
+    return placed, None, recreated
 
 
 def _entry(req: Request | None, slot: Slot, table: str) -> Entry:
@@ -147,9 +148,10 @@ def plan(layout: Layout) -> Plan:
     partitioned_sectors = max(r.size.partitioned_mb, 0) * MIB_SECTORS
     disk_sectors = max(r.size.total_mb, 0) * MIB_SECTORS
     # a table holds at most a few hundred entries: place no further than that
-    placed, failure = place(reqs[: diagnostics.PLACE_LIMIT], r, layout, partitioned_sectors)
+    placed, failure, recreated = place(
+        reqs[: diagnostics.PLACE_LIMIT], r, layout, partitioned_sectors)
     entries = [_entry(q, s, r.table) for q, s in placed]
-    if r.table == "msdos" and failure is None:
+    if recreated:
         # KIWI's set_start_sector (run last) deletes partition 1 and re-creates it with
         # fdisk, which gives it the default type 83 and no boot flag
         entries = [replace(e, code="83") if e.number == 1 else e for e in entries]

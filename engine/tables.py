@@ -156,7 +156,7 @@ class MsdosTable:
             raise PlacementError(f"partition {number} exists already")
         first = self._next_free(GRAIN, self.last, self._primaries(), 0)
         end = self.last if mbsize is None else first + mbsize * GRAIN - 1
-        if first > self.last or end > self.last:
+        if first > self.last or end > self.last or end < first:
             raise PlacementError(
                 f"partition {number} ({mbsize} MiB) does not fit: sectors {first}-{end},"
                 f" the disk ends at {self.last}"
@@ -186,7 +186,7 @@ class MsdosTable:
         cursor = self.extended.start if not logicals else logicals[-1].end + 1
         first = _align_up(cursor + 1)
         end = self.extended.end if mbsize is None else first + mbsize * GRAIN - 1
-        if first > self.extended.end or end > self.extended.end:
+        if first > self.extended.end or end > self.extended.end or end < first:
             raise PlacementError(
                 f"logical partition {number} ({mbsize} MiB) does not fit: sectors"
                 f" {first}-{end}, the disk ends at {self.extended.end}"
@@ -195,12 +195,19 @@ class MsdosTable:
         self.slots.append(slot)
         return slot
 
-    def move_first_start(self, start_sector: int) -> None:
+    def move_first_start(self, start_sector: int) -> bool:
         """KIWI's set_start_sector: fdisk deletes partition 1 and re-creates
         it at `start_sector` with the default end: the end of the free space
-        it starts in (up to the next primary or extended partition)."""
-        others = [s.start for s in self.slots if s.number != 1 and not s.logical]
+        it starts in (up to the next primary or extended partition). When
+        that sector belongs to another partition fdisk refuses it and writes
+        nothing. True when partition 1 was re-created."""
+        others = [s for s in self.slots if s.number != 1 and not s.logical]
+        if any(s.start <= start_sector <= s.end for s in others):
+            return False
         for i, slot in enumerate(self.slots):
             if slot.number == 1:
-                end = min((s for s in others if s > start_sector), default=self.last + 1) - 1
-                self.slots[i] = Slot(1, start_sector, end)
+                nxt = min((s.start for s in others if s.start > start_sector),
+                          default=self.last + 1)
+                self.slots[i] = Slot(1, start_sector, nxt - 1)
+                return True
+        return False
