@@ -171,3 +171,15 @@ def export(
         "     packages below are placeholders: replace them before building. -->\n"
     )
     return (head + _serialise(image)).encode("utf-8")
+
+
+def description_bytes(desc: Description, layout: Layout, *, name: str = "partwright-image",
+                      type_only: bool = False, upgrade: bool = False) -> bytes:
+    """What exporting `layout` from `desc` writes: a full `<image>` keeps its
+    document, the layout applied losslessly (names checked first); a bare
+    `<type>` (or `type_only`) becomes a complete description around the type
+    (or just the type)."""
+    if desc.bare or type_only:
+        return export(layout, name=name, type_only=type_only, base=desc)
+    refuse(desc.source, name_problems(layout))
+    return to_bytes(desc, layout, upgrade=upgrade)

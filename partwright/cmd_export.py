@@ -58,17 +58,13 @@ def _write(output: str, data: bytes) -> None:
 
 def export_bytes(args: argparse.Namespace) -> bytes:
     from engine.description import load
-    from engine.description_check import name_problems, refuse
-    from engine.description_write import to_bytes
-    from engine.export import export
+    from engine.export import description_bytes
     from engine.layout_set import apply_sets
 
     desc = load(args.file, profile=args.profile, type_index=args.type_index, arch=args.arch)
     layout = apply_sets(desc.layout, args.sets)
-    if desc.bare or args.type_only:
-        return export(layout, name=args.name, type_only=args.type_only, base=desc)
-    refuse(str(args.file), name_problems(layout))
-    return to_bytes(desc, layout, upgrade=args.upgrade)
+    return description_bytes(desc, layout, name=args.name, type_only=args.type_only,
+                             upgrade=args.upgrade)
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -75,7 +75,7 @@ class PartwrightApp(FileActions, App[None]):
     @classmethod
     def open(cls, path: str | Path, profile: str | None = None, **kwargs: Any) -> PartwrightApp:
         """The designer on a description file (raises DescriptionError)."""
-        description = backend.load(path, profile)
+        description = backend.load(path, profile=profile)
         return cls(description.layout, path=path, description=description, **kwargs)
 
     # --- state ---------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""The engine functions the designer calls for files and builds, found lazily.
+"""The engine functions the designer calls for files and builds.
 
-The XML writer and the image engine are separate pieces of the engine; the
-designer works without them and says so clearly when one is missing. Every
-lookup is done at call time, so a writer that lands later is used at once.
+The XML reader, writer and exporter are plain engine calls. The image engine
+is loaded when a build starts: it needs pyparted, and the designer stays
+usable (and says why) when it cannot be loaded.
 """
 
 from __future__ import annotations
@@ -12,94 +12,50 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.description import Description, load, loads
+from engine.description_write import save, to_bytes, write_atomic
+from engine.example import EXAMPLE_TYPE_XML
+from engine.export import description_bytes
 from engine.layout import Layout
 
-WRITER_MODULES = ("engine.description_write", "engine.description")
+__all__ = ["NotAvailable", "build_steps", "builder", "example_description", "export_bytes",
+           "load", "reload", "save", "write_atomic", "xml_bytes"]
 
 
 class NotAvailable(Exception):
-    """An engine piece that has not landed yet (one line for the user)."""
+    """An engine piece that cannot be loaded here (one line for the user)."""
 
 
-def _find(name: str, modules: tuple[str, ...] = WRITER_MODULES) -> Callable[..., Any] | None:
-    for module_name in modules:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        func = getattr(module, name, None)
-        if callable(func):
-            return func  # type: ignore[no-any-return]
-    return None
-
-
-def load(path: str | Path, profile: str | None = None) -> Any:
-    """The Description of FILE (engine.description.load)."""
-    from engine.description import load as load_description
-
-    return load_description(path, profile=profile)
-
-
-def example_description() -> Any | None:
+def example_description() -> Description | None:
     """The built-in example as a (bare `<type>`) Description, the base for its XML."""
-    from engine.description import loads
-    from engine.example import EXAMPLE_TYPE_XML
-
     try:
         return loads(EXAMPLE_TYPE_XML, source="<example>")
     except Exception:  # noqa: BLE001 - the example stays editable without its XML
         return None
 
 
-def xml_bytes(description: Any | None, layout: Layout) -> bytes:
+def xml_bytes(description: Description | None, layout: Layout) -> bytes:
     """The bytes a save would write: the file's description with `layout`
-    applied (engine.description_write.to_bytes, lossless); for the built-in
-    example, the full description its first save (and `partwright example`) writes."""
+    applied (lossless); for the built-in example, the full description its
+    first save (and `partwright example`) writes."""
     if description is not None and description.path is not None:
-        to_bytes = _find("to_bytes")
-        if to_bytes is None:
-            raise NotAvailable("the XML writer (engine.description_write.to_bytes) is not available yet")
-        return to_bytes(description, layout)  # type: ignore[no-any-return]
+        return to_bytes(description, layout)
     return export_bytes(layout, description)
 
 
-def export_bytes(layout: Layout, description: Any | None = None) -> bytes:
-    """What `partwright export` writes: a full `<image>` description keeps its
-    document (the layout applied losslessly); a bare `<type>` (and the
-    example) becomes a complete description around that type."""
-    if description is not None and not description.bare:
-        refuse, name_problems = _find("refuse"), _find("name_problems")
-        to_bytes = _find("to_bytes")
-        if to_bytes is None or refuse is None or name_problems is None:
-            raise NotAvailable("the XML writer (engine.description_write) is not available yet")
-        refuse(description.source, name_problems(layout))
-        return to_bytes(description, layout)  # type: ignore[no-any-return]
-    export = _find("export", ("engine.export",))
-    if export is None:
-        raise NotAvailable("the exporter (engine.export.export) is not available yet")
-    name = "partition-clones-example" if description is not None and description.path is None \
-        else "partwright-image"
-    return export(layout, name=name, base=description)  # type: ignore[no-any-return]
+def export_bytes(layout: Layout, description: Description | None = None) -> bytes:
+    """What `partwright export` writes for `layout` (engine.export.description_bytes)."""
+    if description is None:
+        from engine.export import export
+
+        return export(layout, name="partwright-image")
+    name = "partition-clones-example" if description.path is None else "partwright-image"
+    return description_bytes(description, layout, name=name)
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    func = _find("write_atomic")
-    if func is None:
-        raise NotAvailable("atomic writing (engine.description_write.write_atomic) is not available yet")
-    func(path, data)
-
-
-def save(description: Any, layout: Layout, path: str | Path) -> Any:
-    """Write `layout` onto `description` at `path`, atomically; the new base."""
-    func = _find("save")
-    if func is None:
-        raise NotAvailable("saving (engine.description_write.save) is not available yet")
-    return func(description, layout, path)
-
-
-def reload(path: str | Path, profile: str | None = None) -> Any | None:
+def reload(path: str | Path, profile: str | None = None) -> Description | None:
     try:
-        return load(path, profile)
+        return load(path, profile=profile)
     except Exception:  # noqa: BLE001 - the file was written; reading it back is a bonus
         return None
 
