@@ -24,7 +24,7 @@ from engine.plan import MIB_SECTORS, Diagnostic, Entry, FreeRegion, Severity
 if TYPE_CHECKING:
     from engine.requests import Request, Resolved
 
-__all__ = ["Diagnostic", "check_input", "check_plan", "ordered", "too_many_to_place"]
+__all__ = ["Diagnostic", "check_input", "check_plan", "ordered"]
 
 GPT_ENTRIES = 128
 MSDOS_PRIMARIES = 4
@@ -47,10 +47,6 @@ def overlay_size_assumed() -> Diagnostic:
         " squashfs image at build time; the plan assumes 1024 MiB",
         "readonly", "set overlayroot_readonly_partsize",
     )
-
-
-def too_many_to_place(reqs: Sequence[object]) -> bool:
-    return len(reqs) > PLACE_LIMIT
 
 
 def check_input(layout: Layout) -> list[Diagnostic]:

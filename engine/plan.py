@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from engine.layout import Layout
+from engine.partids import render as render_partids
 
 SECTOR_SIZE = 512
 MIB_SECTORS = 2048  # 1 MiB in 512-byte sectors: KIWI's alignment grain
@@ -153,7 +154,7 @@ class Plan:
         return tuple(e for e in self.entries if e.clone_of == key)
 
     def partids_text(self) -> str:
-        return "".join(f'{k}="{v}"\n' for k, v in self.partids)
+        return render_partids(self.partids)
 
     def to_json(self) -> dict[str, Any]:
         return {

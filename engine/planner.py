@@ -115,8 +115,7 @@ def _dps(entry: Entry, arch: str) -> Entry:
     return entry
 
 
-def free_regions(entries: list[Entry], table: str, disk_sectors: int,
-                 partitioned_sectors: int) -> list[FreeRegion]:
+def free_regions(entries: list[Entry], table: str, disk_sectors: int) -> list[FreeRegion]:
     """Unpartitioned space of at least 1 MiB after the first partition
     (the lead-in and EBR slots are not free space)."""
     if table == "gpt":
@@ -133,9 +132,10 @@ def free_regions(entries: list[Entry], table: str, disk_sectors: int,
         if gap > ebr and gap - ebr >= MIB_SECTORS:
             regions.append(FreeRegion(cursor, start - 1 - ebr))
         cursor = max(cursor, end + 1)
-    tail_start = cursor + (MIB_SECTORS if ext is not None and cursor <= ext.end else 0)
-    if last_usable - tail_start + 1 >= MIB_SECTORS:
-        regions.append(FreeRegion(tail_start if ext is None else cursor, last_usable))
+    # inside the extended partition another logical one costs its EBR grain too
+    tail_ebr = MIB_SECTORS if ext is not None and cursor <= ext.end else 0
+    if last_usable - cursor - tail_ebr + 1 >= MIB_SECTORS:
+        regions.append(FreeRegion(cursor, last_usable))
     return regions
 
 
@@ -163,7 +163,7 @@ def plan(layout: Layout) -> Plan:
         # sgdisk -m: the same sectors in an msdos table, GPT types mapped
         table = "msdos"
         entries = [replace(e, name=None, code=MBR_FROM_GPT.get(e.code, "83")) for e in entries]
-    free = free_regions(entries, table, disk_sectors, partitioned_sectors)
+    free = free_regions(entries, table, disk_sectors)
     ids = partids_for(placed, layout)
     found += diagnostics.check_plan(layout, r, reqs, entries, free, failure, disk_sectors)
     volumes: tuple[LogicalVolume, ...] = ()
