@@ -46,12 +46,13 @@ run: venv
 
 lint: venv
 	$(BIN)/ruff check engine tui partwright tests bench screenshots
+	$(BIN)/lint-imports --no-cache
 
 typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n auto
 
 test: venv lint typecheck pytest
 

@@ -45,11 +45,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.example import EXAMPLE_LAYOUT  # noqa: E402
 from engine.image import sparse  # noqa: E402
 from engine.image.build import build  # noqa: E402
 from engine.image.inspect import inspect  # noqa: E402
-from engine.planner import plan as make_plan  # noqa: E402
+from engine.layout.example import EXAMPLE_LAYOUT  # noqa: E402
+from engine.plan.planner import plan as make_plan  # noqa: E402
 
 MIB = 1 << 20
 

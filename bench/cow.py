@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.cow import create_cow, merge_in_place, merge_to_new, read_header, rebase_images  # noqa: E402
 from engine.cow.format import mark_sectors, set_sectors  # noqa: E402
-from engine.cow.sparse import copy_range, data_extents  # noqa: E402
+from engine.host.sparse import copy_range, data_extents  # noqa: E402
 
 VERBOSE = False
 GIB = 1 << 30

@@ -17,8 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.example import EXAMPLE_LAYOUT  # noqa: E402
-from engine.planner import plan  # noqa: E402
+from engine.layout.example import EXAMPLE_LAYOUT  # noqa: E402
+from engine.plan.planner import plan  # noqa: E402
 
 
 def median_ms(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]

@@ -26,8 +26,8 @@ from textual import events
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.example import EXAMPLE_LAYOUT  # noqa: E402
-from engine.layout import Layout  # noqa: E402
+from engine.layout.example import EXAMPLE_LAYOUT  # noqa: E402
+from engine.layout.model import Layout  # noqa: E402
 from tui.app import PartwrightApp  # noqa: E402
 from tui.widgets.partition_list import PartitionList  # noqa: E402
 from tui.widgets.plan_table import PlanTable  # noqa: E402

@@ -1,5 +1,50 @@
 """partwright engine: KIWI layout planning, images and COW overlays.
 
-The engine is headless: it imports no UI library (textual, rich). The TUI
-(`tui/`) and the command line (`partwright/`) are thin callers of it.
+The engine is headless: it imports no UI library (textual, rich) and nothing
+of the TUI (`tui/`) or the command line (`partwright/`), which are thin
+callers of it. The packages, lowest first:
+
+- `errors`, `units`: exceptions with exit statuses; sectors, grains, sizes
+- `host`: the local machine (sparse I/O, tools, kernel features)
+- `layout`: the input, in KIWI's vocabulary
+- `plan`: Layout -> Plan, pure
+- `kiwi`: KIWI XML in and out, losslessly
+- `cow`: UML COW and qcow2 overlays
+- `image`: Plan -> disk image, and any image read back
+
+The public API below (`engine.load`, `engine.build`, `engine.Layout` ...) is
+loaded on first use, so `import engine.units` costs nothing else. The planner
+is `engine.plan.plan`: `engine.plan` is its package.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.image.build import build
+    from engine.image.inspect import inspect
+    from engine.kiwi.export import export
+    from engine.kiwi.read import load, loads
+    from engine.layout import Layout
+    from engine.plan import Plan
+
+__all__ = ["Layout", "Plan", "build", "export", "inspect", "load", "loads"]
+
+_WHERE = {
+    "Layout": "engine.layout",
+    "Plan": "engine.plan",
+    "build": "engine.image.build",
+    "export": "engine.kiwi.export",
+    "inspect": "engine.image.inspect",
+    "load": "engine.kiwi.read",
+    "loads": "engine.kiwi.read",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(where), name)

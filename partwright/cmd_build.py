@@ -34,10 +34,10 @@ def register(sub: Any) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from engine.description import load
     from engine.image.build import build
     from engine.image.luks import KeySource
-    from engine.planner import plan as make_plan
+    from engine.kiwi.read import load
+    from engine.plan.planner import plan as make_plan
 
     key = None
     if args.luks_key is not None:  # checked before anything else: a bad source is one line
@@ -49,7 +49,7 @@ def run_build(args: argparse.Namespace) -> int:
     desc = load(args.file, profile=args.profile)
     layout = desc.layout
     if args.root_tree and os.path.isdir(args.root_tree):
-        from engine.rootsize import with_root_tree
+        from engine.plan.root_tree import with_root_tree
 
         layout = with_root_tree(layout, args.root_tree)  # KIWI sizes the disk from it
     plan = make_plan(layout)

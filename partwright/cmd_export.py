@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Any
 
-from engine.layout import ARCHES
+from engine.layout.model import ARCHES
 
 
 def register(sub: Any) -> None:
@@ -51,15 +51,15 @@ def _write(output: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    from engine.description_write import write_atomic
+    from engine.kiwi.write import write_atomic
 
     write_atomic(output, data)
 
 
 def export_bytes(args: argparse.Namespace) -> bytes:
-    from engine.description import load
-    from engine.export import description_bytes
-    from engine.layout_set import apply_sets
+    from engine.kiwi.assign import apply_sets
+    from engine.kiwi.export import description_bytes
+    from engine.kiwi.read import load
 
     desc = load(args.file, profile=args.profile, type_index=args.type_index, arch=args.arch)
     layout = apply_sets(desc.layout, args.sets)
@@ -73,9 +73,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def example_bytes() -> bytes:
-    from engine.description import loads
-    from engine.example import EXAMPLE_TYPE_XML
-    from engine.export import export
+    from engine.kiwi.export import export
+    from engine.kiwi.read import loads
+    from engine.layout.example import EXAMPLE_TYPE_XML
 
     desc = loads(EXAMPLE_TYPE_XML, source="<example>")
     return export(desc.layout, name="partition-clones-example", base=desc)

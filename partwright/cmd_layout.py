@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from engine.layout import ARCHES, Layout
-from engine.plan import Plan
+from engine.layout.model import ARCHES, Layout
+from engine.plan.model import Plan
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -48,12 +48,12 @@ def _positive(text: str) -> int:
 
 
 def load_layout(args: argparse.Namespace) -> Layout:
-    from engine.description import load
+    from engine.kiwi.read import load
 
     desc = load(args.file, profile=getattr(args, "profile", None), arch=getattr(args, "arch", None))
     layout = desc.layout
     if getattr(args, "root_tree", None):
-        from engine.rootsize import with_root_tree
+        from engine.plan.root_tree import with_root_tree
 
         layout = with_root_tree(layout, args.root_tree)
     if getattr(args, "root_mbytes", None) is not None:
@@ -70,7 +70,7 @@ def exit_status(plan: Plan, strict: bool) -> int:
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    from engine.planner import plan as make_plan
+    from engine.plan.planner import plan as make_plan
 
     if args.list_types:
         return _list_types(args)
@@ -84,7 +84,7 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def _list_types(args: argparse.Namespace) -> int:
-    from engine.description import list_types
+    from engine.kiwi.read import list_types
 
     for info in list_types(args.file, profile=args.profile):
         profiles = ",".join(info.profiles) or "-"
@@ -97,7 +97,7 @@ def _list_types(args: argparse.Namespace) -> int:
 
 
 def run_partids(args: argparse.Namespace) -> int:
-    from engine.planner import plan as make_plan
+    from engine.plan.planner import plan as make_plan
 
     plan = make_plan(load_layout(args))
     sys.stdout.write(plan.partids_text())

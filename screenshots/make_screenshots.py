@@ -66,7 +66,7 @@ async def home_plus(pilot: Pilot[None]) -> None:
 async def errors(pilot: Pilot[None]) -> None:
     """bios firmware (an msdos table) and a partition named with a reserved word."""
     app: Any = pilot.app
-    from engine.layout import Partition
+    from engine.layout.model import Partition
 
     layout = app.layout.with_changes(
         firmware="bios",

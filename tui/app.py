@@ -18,10 +18,10 @@ from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from engine.example import EXAMPLE_LAYOUT
-from engine.layout import Layout
-from engine.plan import Plan
-from engine.planner import plan as make_plan
+from engine.layout.example import EXAMPLE_LAYOUT
+from engine.layout.model import Layout
+from engine.plan.model import Plan
+from engine.plan.planner import plan as make_plan
 from tui import backend, edits
 from tui.files import FileActions
 from tui.keys import KEYS, bindings

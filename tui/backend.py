@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.description import Description, load, loads
-from engine.description_write import save, to_bytes, write_atomic
-from engine.example import EXAMPLE_TYPE_XML
-from engine.export import description_bytes
-from engine.layout import Layout
+from engine.kiwi.export import description_bytes
+from engine.kiwi.read import Description, load, loads
+from engine.kiwi.write import save, to_bytes, write_atomic
+from engine.layout.example import EXAMPLE_TYPE_XML
+from engine.layout.model import Layout
 
 __all__ = ["NotAvailable", "build_steps", "builder", "example_description", "export_bytes",
            "load", "reload", "save", "write_atomic", "xml_bytes"]
@@ -44,9 +44,9 @@ def xml_bytes(description: Description | None, layout: Layout) -> bytes:
 
 
 def export_bytes(layout: Layout, description: Description | None = None) -> bytes:
-    """What `partwright export` writes for `layout` (engine.export.description_bytes)."""
+    """What `partwright export` writes for `layout` (engine.kiwi.export.description_bytes)."""
     if description is None:
-        from engine.export import export
+        from engine.kiwi.export import export
 
         return export(layout, name="partwright-image")
     name = "partition-clones-example" if description.path is None else "partwright-image"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from engine.layout import Layout, Partition
-from engine.plan import Plan
+from engine.layout.model import Layout, Partition
+from engine.plan.model import Plan
 
 ROOT_KEYS = ("root", "readonly")  # root_clone clones the read-only part with overlayroot
 

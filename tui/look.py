@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.color import Color
 
-from engine.plan import Entry, Plan
+from engine.plan.model import Entry, Plan
 
 ROLE_COLOURS = {
     "bios_grub": "#8c8c8c",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from engine.layout import Layout
+from engine.layout.model import Layout
 
 HISTORY_LIMIT = 500
 

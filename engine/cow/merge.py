@@ -24,7 +24,8 @@ from engine.cow.files import (
     same_file,
 )
 from engine.cow.format import CowHeader, bitmap_runs, check_length, pack_mtime, read_header
-from engine.cow.sparse import (
+from engine.errors import CowError
+from engine.host.sparse import (
     IO_STEP,
     copy_range,
     data_extents,
@@ -34,7 +35,6 @@ from engine.cow.sparse import (
     subtract,
     try_clone,
 )
-from engine.errors import CowError
 
 Progress = Callable[[int, int], None]
 WINDOW = 64 << 20  # image bytes handled per step (bounds the runs kept in memory)

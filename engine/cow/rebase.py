@@ -33,8 +33,8 @@ from engine.cow.files import (
 )
 from engine.cow.format import CowHeader, bitmap_bytes, header_for, runs_in_bitmap
 from engine.cow.sidecar import CHUNK, zero_digest
-from engine.cow.sparse import data_extents, is_zero
 from engine.errors import CowError
+from engine.host.sparse import data_extents, is_zero
 
 Progress = Callable[[int, int], None]
 SECTOR = 512

@@ -29,8 +29,8 @@ from engine.cow.files import (
     same_file,
 )
 from engine.cow.format import PATH_LEN, CowHeader, pack_mtime
-from engine.cow.sparse import data_extents
 from engine.errors import CowError
+from engine.host.sparse import data_extents
 
 ALGORITHM = "sha256"
 CHUNK = 4 << 20

@@ -28,15 +28,15 @@ from types import FrameType
 from typing import Any, Literal
 
 from engine.errors import PartwrightError
+from engine.host.tools import run, which
 from engine.image import containers, metadata, populate, sparse
 from engine.image.clone import clone_partition
 from engine.image.filesystems import EXT, FsSpec, make_filesystem, plan_filesystems
 from engine.image.identity import Identity, make_identity
 from engine.image.luks import KeySource
 from engine.image.table import TableIds, write_table
-from engine.image.tools import run, which
 from engine.image.verify import FsCheck, verify
-from engine.plan import Plan
+from engine.plan.model import Plan
 
 Progress = Callable[[str, int, int], None]
 Format = Literal["raw", "qcow2"]

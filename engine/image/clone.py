@@ -24,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError, ToolError
+from engine.host.tools import run
 from engine.image import sparse
 from engine.image.filesystems import FsSpec, set_vfat_serial
 from engine.image.identity import Identity
-from engine.image.tools import run
 
 
 @dataclass(frozen=True)

@@ -46,13 +46,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from engine.errors import PartwrightError, ToolError
-from engine.image import kernel, luks, lvm, mdraid, sparse
+from engine.host import kernel
+from engine.host.tools import run, which
+from engine.image import luks, lvm, mdraid, sparse
 from engine.image.clone import Region, probe
 from engine.image.filesystems import FsSpec, fs_kind, fs_uuid, make_filesystem
 from engine.image.identity import Identity
-from engine.image.tools import run, which
 from engine.image.verify import FsCheck, check_filesystem
-from engine.plan import Entry, Plan
+from engine.plan.model import Entry, Plan
 
 FAST_ENV = "PARTWRIGHT_LUKS_FAST"
 MIB = 1024 * 1024

@@ -14,10 +14,10 @@ import struct
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError
+from engine.host.tools import run
 from engine.image import sparse
 from engine.image.identity import Identity
-from engine.image.tools import run
-from engine.plan import Entry, Plan
+from engine.plan.model import Entry, Plan
 
 EXT = ("ext2", "ext3", "ext4")
 KINDS = (*EXT, "xfs", "btrfs", "fat16", "fat32", "swap")

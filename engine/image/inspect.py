@@ -49,10 +49,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import PartwrightError, ToolError
-from engine.image import gpt, kernel, luks, lvm, mdraid, sparse
+from engine.host import kernel
+from engine.host.tools import run
+from engine.image import gpt, luks, lvm, mdraid, sparse
 from engine.image.clone import Region, probe
 from engine.image.metadata import parse_partids
-from engine.image.tools import run
 from engine.image.verify import TableRead, TableRow, read_table
 
 BLOCK = 4096

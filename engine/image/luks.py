@@ -66,10 +66,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from engine.errors import PartwrightError, ToolError
+from engine.host.kernel import dm_control_guard
+from engine.host.tools import which
 from engine.image import inner, sparse
 from engine.image.identity import Identity
-from engine.image.kernel import dm_control_guard
-from engine.image.tools import which
 from engine.image.xts import Xts
 
 log = logging.getLogger(__name__)

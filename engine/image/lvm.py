@@ -48,9 +48,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import PartwrightError, ToolError
-from engine.image import inner, kernel
+from engine.host import kernel
+from engine.host.tools import run, which
+from engine.image import inner
 from engine.image.identity import Identity
-from engine.image.tools import run, which
 
 DEFAULT_VG = "systemVG"  # KIWI's default volume group name
 LVM_CONF = """\

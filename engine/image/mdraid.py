@@ -41,9 +41,9 @@ import uuid as uuidlib
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError, ToolError
+from engine.host.tools import which
 from engine.image import inner, sparse
 from engine.image.identity import Identity
-from engine.image.tools import which
 
 MD_MAGIC = 0xA92B4EFC
 SUPER_OFFSET = 4096  # v1.2: 4 KiB from the start of the member

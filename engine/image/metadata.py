@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from engine.image.filesystems import FsSpec
 from engine.image.table import TableIds
-from engine.plan import Plan
+from engine.plan.model import Plan
 
 PERSISTENCY_KEYS = {"by-uuid": "UUID", "by-label": "LABEL", "by-partuuid": "PARTUUID"}
 

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Mapping
 
 from engine.errors import PartwrightError
-from engine.image.tools import run
+from engine.host.tools import run
 
 BLOCK = 4096
 

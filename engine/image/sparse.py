@@ -1,4 +1,4 @@
-"""Sparse-aware block copies for the image engine, on engine.cow.sparse's
+"""Sparse-aware block copies for the image engine, on engine.host.sparse's
 primitives (data_extents: SEEK_DATA/SEEK_HOLE, copy_range: copy_file_range,
 punch_hole: fallocate PUNCH_HOLE).
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from engine.cow.sparse import allocated_bytes, data_extents, is_zero, punch_hole
-from engine.cow.sparse import copy_range as _copy_bytes
+from engine.host.sparse import allocated_bytes, data_extents, is_zero, punch_hole
+from engine.host.sparse import copy_range as _copy_bytes
 
 ZERO_SCAN = 64 << 10  # with skip_zeros, zero-filled chunks of this size stay holes
 READ_STEP = 4 << 20

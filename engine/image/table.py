@@ -17,7 +17,7 @@ import parted
 from engine.errors import PartwrightError, ToolError
 from engine.image import gpt
 from engine.image.identity import Identity
-from engine.plan import Entry, Plan
+from engine.plan.model import Entry, Plan
 
 # flags that give the type on gpt, by sgdisk code
 GPT_FLAGS: dict[str, str] = {

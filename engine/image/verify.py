@@ -17,12 +17,12 @@ from typing import Any
 import parted
 
 from engine.errors import ToolError
+from engine.host.tools import run
 from engine.image import gpt, sparse
 from engine.image.clone import Region, probe
 from engine.image.filesystems import FsSpec
 from engine.image.table import TableIds, active_entry
-from engine.image.tools import run
-from engine.plan import Plan
+from engine.plan.model import Plan
 
 
 @dataclass(frozen=True)

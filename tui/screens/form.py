@@ -1,7 +1,7 @@
 """The partition form: add or edit a custom partition, or the boot or root one.
 
 Every field is checked as it is typed, by the engine's own rules (sizes by
-KIWI's size syntax, names by engine.names): a bad value marks its field and
+KIWI's size syntax, names by engine.layout.names): a bad value marks its field and
 says why under it; OK refuses until every field is good. The form returns a
 `FormResult`; the app turns it into an undoable edit.
 """
@@ -19,9 +19,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from engine import names
-from engine.kiwi_attrs import parse_size_mb, parse_uint
-from engine.layout import BOOT_FILESYSTEMS, PARTITION_FILESYSTEMS, ROOT_FILESYSTEMS, Partition
+from engine.kiwi.schema import parse_size_mb, parse_uint
+from engine.layout import names
+from engine.layout.model import BOOT_FILESYSTEMS, PARTITION_FILESYSTEMS, ROOT_FILESYSTEMS, Partition
 from tui.validate import Parsed
 
 

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
-from engine.layout import Layout
-from engine.plan import Plan
+from engine.layout.model import Layout
+from engine.plan.model import Plan
 from tui import look
 from tui.widgets.diagnostics import Diagnostics
 from tui.widgets.disk_map import DiskMap

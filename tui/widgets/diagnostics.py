@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from engine.plan import Diagnostic, Plan
+from engine.plan.model import Diagnostic, Plan
 from tui import look
 from tui.messages import PartitionChosen
 

@@ -17,7 +17,7 @@ from textual import events
 from textual.strip import Strip
 from textual.widget import Widget
 
-from engine.plan import Plan
+from engine.plan.model import Plan
 from tui import look
 from tui.messages import PartitionChosen
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from engine.layout import Layout
-from engine.plan import Plan
+from engine.layout.model import Layout
+from engine.plan.model import Plan
 from tui import look
 from tui.edits import origin_key
 from tui.messages import EditRequested, PartitionChosen

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from engine.plan import Plan
+from engine.plan.model import Plan
 from tui import look
 from tui.messages import EditRequested, PartitionChosen
 from tui.widgets.grid import Cell, Column, Grid

@@ -19,9 +19,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
-from engine.kiwi_attrs import TYPE_ATTR_BY_XML, parse_size_mb, parse_uint, parse_value
-from engine.layout import BOOT_FILESYSTEMS, FIRMWARES, ROOT_FILESYSTEMS, Layout
-from engine.plan import Plan
+from engine.kiwi.schema import TYPE_ATTR_BY_XML, parse_size_mb, parse_uint, parse_value
+from engine.layout.model import BOOT_FILESYSTEMS, FIRMWARES, ROOT_FILESYSTEMS, Layout
+from engine.plan.model import Plan
 from tui.messages import SettingsChanged
 from tui.validate import Parsed
 
@@ -47,7 +47,7 @@ def optional_size(text: str) -> int | None:
 
 
 def optional_sector(text: str) -> int | None:
-    """A start sector by KIWI's rule (engine.kiwi_attrs), or None for the default."""
+    """A start sector by KIWI's rule (engine.kiwi.schema), or None for the default."""
     if not text.strip():
         return None
     return parse_value(TYPE_ATTR_BY_XML["disk_start_sector"], text)  # type: ignore[return-value]

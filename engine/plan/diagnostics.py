@@ -1,0 +1,381 @@
+"""What the planner tells its user that KIWI never checks.
+
+Every diagnostic has a stable code (tests, the TUI and `--json` consumers
+rely on it), a severity, a message naming the partition and the numbers, the
+partition key it concerns and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from engine.layout.model import (
+    BOOT_FILESYSTEMS,
+    FIRMWARES,
+    PARTITION_FILESYSTEMS,
+    PERSISTENCY,
+    ROOT_FILESYSTEMS,
+    Layout,
+)
+from engine.layout.names import GPT_NAME_MAX, name_problems, partition_name_problems
+from engine.plan.model import MIB_SECTORS, Diagnostic, Entry, FreeRegion, Severity
+
+if TYPE_CHECKING:
+    from engine.plan.kiwi_order import Request, Resolved
+
+__all__ = ["Diagnostic", "check_input", "check_plan", "ordered"]
+
+GPT_ENTRIES = 128
+MSDOS_PRIMARIES = 4
+MSDOS_MAX_SECTORS = 2**32
+SD_CLASSIC_MINORS = 15
+PLACE_LIMIT = 160  # more requests than any table holds: place no further
+
+
+def _mib(sectors: int) -> str:
+    mib = sectors / MIB_SECTORS
+    if mib >= 1024:
+        return f"{mib / 1024:.1f} GiB"
+    return f"{mib:.0f} MiB" if mib == int(mib) else f"{mib:.1f} MiB"
+
+
+def check_input(layout: Layout) -> list[Diagnostic]:
+    """Values no KIWI description could hold (the TUI can produce them)."""
+    out: list[Diagnostic] = []
+    if layout.firmware is not None and layout.firmware not in FIRMWARES:
+        out.append(Diagnostic("unknown-firmware", "error",
+                              f"firmware '{layout.firmware}' is not one of {', '.join(FIRMWARES)}"))
+    if layout.filesystem is not None and layout.filesystem not in ROOT_FILESYSTEMS:
+        out.append(Diagnostic("unknown-filesystem", "error",
+                              f"root filesystem '{layout.filesystem}' is not one of"
+                              f" {', '.join(ROOT_FILESYSTEMS)}", "root"))
+    if layout.bootfilesystem is not None and layout.bootfilesystem not in BOOT_FILESYSTEMS:
+        out.append(Diagnostic("unknown-filesystem", "error",
+                              f"boot filesystem '{layout.bootfilesystem}' is not one of"
+                              f" {', '.join(BOOT_FILESYSTEMS)}", "boot"))
+    if layout.root_clone < 0 or layout.boot_clone < 0:
+        out.append(Diagnostic("negative-clones", "error", "a clone count cannot be negative"))
+    if layout.size_mb is not None and layout.size_mb <= 0:
+        out.append(Diagnostic("bad-size", "error", f"<size> must be positive, not {layout.size_mb} MiB"))
+    if layout.disk_start_sector is not None:
+        dss = layout.disk_start_sector
+        if dss < 2048:
+            out.append(Diagnostic("start-sector", "error",
+                                  f"disk_start_sector {dss} is below 2048, which KIWI's schema requires"))
+        elif dss % 2048:
+            out.append(Diagnostic(
+                "start-sector-unaligned", "warning",
+                f"disk_start_sector {dss} is not a multiple of 2048: sgdisk moves the first"
+                " partition to an aligned sector and its size comes out wrong",
+                None, "use a multiple of 2048"))
+    if layout.devicepersistency is not None and layout.devicepersistency not in PERSISTENCY:
+        out.append(Diagnostic("unknown-persistency", "error",
+                              f"devicepersistency '{layout.devicepersistency}' is not one of"
+                              f" {', '.join(PERSISTENCY)}"))
+    seen: set[str] = set()
+    for part in layout.partitions:
+        if part.name in seen:
+            out.append(Diagnostic("duplicate-name", "error",
+                                  f"two partitions are named '{part.name}'", part.name))
+        seen.add(part.name)
+        for problem in name_problems(part.name):
+            code = "reserved-name" if "reserved" in problem else "shell-name"
+            out.append(Diagnostic(code, "error", f"partition {problem}", part.name,
+                                  "choose another name"))
+        if part.partition_name is not None:
+            for problem in partition_name_problems(part.partition_name):
+                out.append(Diagnostic("partition-name", "error", problem, part.name))
+        if part.size_mb <= 0:
+            out.append(Diagnostic(
+                "clone-no-size" if part.clone else "bad-size", "error",
+                f"partition '{part.name}' has size {part.size_mb} MiB"
+                + (f"; its {part.clone} clone(s) need a fixed size" if part.clone else ""),
+                part.name, "give the partition a size in MiB"))
+        if part.clone < 0:
+            out.append(Diagnostic("negative-clones", "error",
+                                  f"partition '{part.name}' has clone=\"{part.clone}\"", part.name))
+        if part.filesystem is not None and part.filesystem not in PARTITION_FILESYSTEMS:
+            out.append(Diagnostic("unknown-filesystem", "error",
+                                  f"partition '{part.name}' has filesystem '{part.filesystem}',"
+                                  f" not one of {', '.join(PARTITION_FILESYSTEMS)}", part.name))
+        if part.filesystem == "swap" and part.clone:
+            out.append(Diagnostic("swap-clone", "warning",
+                                  f"partition '{part.name}' is swap with {part.clone} clone(s):"
+                                  " KIWI never clones swap", part.name, "set clone=\"0\""))
+    return out
+
+
+def check_plan(
+    layout: Layout,
+    r: Resolved,
+    reqs: Sequence[Request],
+    entries: Sequence[Entry],
+    free: Sequence[FreeRegion],
+    failure: str | None,
+    disk_sectors: int,
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    out += _table_limits(layout, r, reqs, entries, disk_sectors)
+    out += _part_ids(reqs)
+    out += _failure(layout, r, reqs, entries, failure)
+    out += _clone_rules(layout, r, reqs)
+    out += _space(layout, r, entries, free, disk_sectors)
+    out += _names(r, reqs)
+    if r.table == "msdos":
+        if layout.devicepersistency == "by-partuuid":
+            out.append(Diagnostic("partuuid-msdos", "error",
+                                  "devicepersistency=\"by-partuuid\" on an msdos table: KIWI refuses"
+                                  " it at build time", None, "use by-uuid or by-label, or a gpt table"))
+        first = next((q for q in reqs if q.part_id in (None, 1)), None)
+        keys = {q.key for q in reqs}
+        # the partition KIWI marks active on bios firmware: prep, else boot, else root
+        active = next((k for k in ("prep", "boot", "root") if k in keys), None)
+        if first is not None and (first.type_name not in ("t.linux", "t.csm", "t.efi")
+                                  or (r.firmware == "bios" and first.key == active)):
+            out.append(Diagnostic(
+                "msdos-first-recreated", "warning",
+                f"KIWI re-creates partition 1 ({first.gpt_name}) to set the start sector: fdisk"
+                " gives it type 83 and drops its boot flag",
+                first.key, "put a plain linux partition first, or fix the type after the build"))
+        if r.efi:
+            out.append(Diagnostic("esp-msdos", "info",
+                                  "on an msdos table the ESP (and bios_grub) get type 83, not ef",
+                                  "efi"))
+    return out
+
+
+def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
+                  entries: Sequence[Entry], disk_sectors: int) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    n = len(reqs)
+    if r.table == "gpt" and n > GPT_ENTRIES:
+        out.append(Diagnostic(
+            "gpt-entries", "error",
+            f"the layout needs {n} partitions; a GPT made by sgdisk holds {GPT_ENTRIES}"
+            f" entries, so KIWI fails creating partition {GPT_ENTRIES + 1}",
+            reqs[GPT_ENTRIES].key,
+            f"use fewer clones, or enlarge the table (sgdisk --resize-table={_pow2(n)})"))
+    if r.table == "msdos":
+        if not layout.dosparttable_extended_layout and n > MSDOS_PRIMARIES:
+            out.append(Diagnostic(
+                "msdos-primaries", "error",
+                f"the layout needs {n} partitions; an msdos table holds {MSDOS_PRIMARIES}"
+                " primary partitions and fdisk fails on partition 5",
+                reqs[MSDOS_PRIMARIES].key, "set dosparttable_extended_layout=\"true\" or use gpt"))
+        if disk_sectors > MSDOS_MAX_SECTORS:
+            out.append(Diagnostic(
+                "msdos-2tib", "error",
+                f"the disk is {_mib(disk_sectors)}; an msdos table addresses 2 TiB",
+                None, "use a gpt table (efiparttable=\"gpt\" with efi firmware)"))
+    if layout.gpt_hybrid_mbr and not layout.force_mbr and r.efi and r.table == "msdos":
+        out.append(Diagnostic(
+            "hybrid-mbr-msdos", "error",
+            "gpt_hybrid_mbr on an msdos table: KIWI fails (NotImplementedError in set_hybrid_mbr)",
+            None, "drop gpt_hybrid_mbr, or use a gpt table"))
+    if layout.force_mbr and r.efi and r.table == "msdos":
+        out.append(Diagnostic(
+            "force-mbr-msdos", "error",
+            "force_mbr on an msdos table: KIWI fails (NotImplementedError in set_mbr)",
+            None, "drop force_mbr; the table is msdos already"))
+    if layout.force_mbr and r.efi and r.table == "gpt":
+        if len(entries) > 4:
+            out.append(Diagnostic(
+                "force-mbr-ignored", "warning",
+                f"force_mbr with {len(entries)} partitions: sgdisk cannot convert more than 4,"
+                " prints \"Problem creating MBR!\" and KIWI keeps the GPT without saying so",
+                None, "drop force_mbr or use at most 4 partitions"))
+        elif layout.unpartitioned_mb:
+            out.append(Diagnostic(
+                "force-mbr-unpartitioned", "error",
+                f"force_mbr with <size unpartitioned=\"{layout.unpartitioned_mb}\">: KIWI appends"
+                " the unpartitioned space and moves the GPT with sgdisk, which refuses the"
+                " converted MBR disk (\"Non-GPT disk; not saving changes\")",
+                None, "drop force_mbr or the unpartitioned space"))
+        else:
+            out.append(Diagnostic("force-mbr", "info",
+                                  "force_mbr: KIWI converts the GPT to an msdos table after"
+                                  " partitioning; the ESP keeps type ef"))
+    if layout.gpt_hybrid_mbr and r.efi and r.table == "gpt" and len(entries) > 3:
+        names = ", ".join(e.name or str(e.number) for e in entries[:3])
+        out.append(Diagnostic(
+            "hybrid-mbr-3", "warning",
+            f"gpt_hybrid_mbr mirrors only the first 3 partitions ({names}) into the MBR;"
+            f" {len(entries) - 3} more are invisible to BIOS tools"))
+    count = len([e for e in entries if e.role != "extended"])
+    if count > SD_CLASSIC_MINORS:
+        out.append(Diagnostic(
+            "sd-minors", "info",
+            f"{count} partitions: Linux sd disks give partitions above {SD_CLASSIC_MINORS}"
+            " extended minor numbers (fine with devtmpfs and udev, not with a static /dev)"))
+    return out
+
+
+def _pow2(n: int) -> int:
+    size = 128
+    while size < n:
+        size *= 2
+    return size
+
+
+def _part_ids(reqs: Sequence[Request]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    number = 0
+    owner: dict[int, str] = {}
+    for req in reqs[:PLACE_LIMIT]:
+        number = req.part_id if req.part_id else number + 1
+        if number in owner:
+            out.append(Diagnostic(
+                "part-id-collision", "error",
+                f"{req.gpt_name} gets number {number}, which {owner[number]} has already"
+                " (an explicit part_id and the automatic numbering after it collide)",
+                req.key, "change the part_id values so every number is used once"))
+        owner.setdefault(number, req.gpt_name)
+    return out
+
+
+def _failure(layout: Layout, r: Resolved, reqs: Sequence[Request],
+             entries: Sequence[Entry], failure: str | None) -> list[Diagnostic]:
+    if failure is None:
+        return []
+    if len(reqs) > (GPT_ENTRIES if r.table == "gpt" else MSDOS_PRIMARIES):
+        if r.table == "gpt" or not layout.dosparttable_extended_layout:
+            return []  # said by the table limits
+    if "collide" in failure or "in use" in failure or "exists already" in failure:
+        return []  # said by part-id-collision
+    if "numbers logical partitions itself" in failure:
+        failed = next((q for q in reqs if q.part_id), reqs[0])
+        return [Diagnostic(
+            "msdos-logical-id", "error",
+            f"{failure}: on msdos an explicit part_id must be the number fdisk would give anyway",
+            failed.key, "drop the part_id attributes on msdos")]
+    if failure.startswith("KIWI crashes"):
+        first = reqs[0]
+        return [Diagnostic(
+            "kiwi-crash", "error",
+            f"{failure}: KIWI's msdos code grows partition 1 by the disk_start_sector offset and"
+            " fails when that partition is a boot, swap, spare or clone partition",
+            first.key, "use disk_start_sector 2048 on msdos, or a gpt table")]
+    placed = len([e for e in entries if e.role != "extended"])
+    failed = reqs[min(placed, len(reqs) - 1)]
+    root_sized_from_disk = not (layout.oem_systemsize and not r.resize)
+    middle_spare = bool(r.spare_mb and not layout.spare_part_is_last)
+    if (layout.root_clone and (layout.partitions or middle_spare) and root_sized_from_disk
+            and (failed.key == "root" or failed.key.startswith("rootclone"))):
+        return [Diagnostic(
+            "root-clone-overrun", "error",
+            f"KIWI sizes the root and its {layout.root_clone} clone(s) from the disk without"
+            f" counting the {len(layout.partitions)} custom partition(s)"
+            f"{' and the spare partition' if middle_spare else ''}, so {failed.gpt_name}"
+            f" runs past the end of the disk and sgdisk fails ({failure})",
+            failed.key, "set <oem-systemsize> and <oem-resize>false</oem-resize>")]
+    need = sum(q.mbsize or 1 for q in reqs)
+    return [Diagnostic(
+        "disk-too-small", "error",
+        f"{failed.gpt_name} does not fit: {failure}; the partitions need about {need} MiB,"
+        f" the disk has {r.size.partitioned_mb} MiB",
+        failed.key, f"make the disk at least {need + 2} MiB (<size>) or the partitions smaller")]
+
+
+def _clone_rules(layout: Layout, r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if layout.root_clone:
+        if r.resize:
+            out.append(Diagnostic(
+                "root-clone-resize", "warning",
+                f"root_clone={layout.root_clone} with oem-resize on: at first boot kiwi-repart grows"
+                " the highest-numbered partition, so the root and its clones stop being the same size",
+                "root", "set <oem-resize>false</oem-resize>"))
+        if not layout.oem_systemsize and not (r.spare_mb and layout.spare_part_is_last):
+            out.append(Diagnostic(
+                "root-clone-no-size", "warning",
+                f"root_clone={layout.root_clone} without <oem-systemsize>: KIWI divides the disk"
+                " left after the fixed partitions between the root and its clones",
+                "root", "set <oem-systemsize> (MiB) and <oem-resize>false</oem-resize>"))
+    if layout.root_clone:
+        inner = None
+        if layout.luks:
+            inner = ("luks-clone-inner", "a cloned LUKS container gets a new LUKS UUID from"
+                     " KIWI (cryptsetup luksUUID), but the filesystem inside keeps the origin's")
+        elif layout.volume_manager == "lvm":
+            inner = ("lvm-clone-inner", "KIWI's vgimportclone gives a cloned LVM root new PV and"
+                     " VG UUIDs and renames its volume group (systemVG1 ...), but the logical"
+                     " volumes and the filesystems inside keep the origin's UUIDs")
+        elif layout.mdraid:
+            inner = ("raid-clone-inner", "KIWI re-UUIDs a cloned RAID member with mdadm"
+                     " --update=uuid, which needs kernel md; the filesystem inside keeps"
+                     " the origin's UUID")
+        if inner is not None:
+            out.append(Diagnostic(inner[0], "warning",
+                                  inner[1] + "; partwright's build re-creates those too",
+                                  "root", "build with partwright, or re-UUID the inner"
+                                  " filesystems at first boot"))
+    cloned = [q for q in reqs if q.clone_of]
+    if cloned:
+        origins = sorted({q.clone_of for q in cloned if q.clone_of})
+        severity: Severity = "warning" if layout.devicepersistency == "by-label" else "info"
+        out.append(Diagnostic(
+            "clone-labels", severity,
+            f"clones keep their origin's filesystem label ({', '.join(origins)}): mounts by label"
+            " become ambiguous" + (" and devicepersistency is by-label" if severity == "warning" else ""),
+            origins[0], "mount by UUID (the default) or PARTUUID"))
+    return out
+
+
+def _space(layout: Layout, r: Resolved, entries: Sequence[Entry], free: Sequence[FreeRegion],
+           disk_sectors: int) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if r.size.estimated and layout.size_mb is None:
+        out.append(Diagnostic(
+            "disk-size-estimated", "info",
+            f"no <size>: the disk is KIWI's estimate, {r.size.total_mb} MiB, for"
+            f" {r.size.root_mbytes} MiB of root data; the real size depends on the root tree",
+            None, "set <size> for an exact table, or --root-mbytes"))
+    elif layout.size_mb is not None and not layout.size_additive and layout.size_mb < r.size.estimate_mb:
+        out.append(Diagnostic(
+            "size-below-estimate", "warning",
+            f"<size> is {layout.size_mb} MiB, below KIWI's estimate of {r.size.estimate_mb} MiB"
+            f" for {r.size.root_mbytes} MiB of root data",
+            None, "raise <size> or use additive=\"true\""))
+    below = dict(layout.partition_data_mb)
+    for part in layout.partitions:
+        data = below.get(part.mountpoint or "")
+        if data is not None and part.filesystem != "squashfs" and part.size_mb - data <= 0:
+            out.append(Diagnostic(
+                "partition-too-small", "error",
+                f"partition '{part.name}' is {part.size_mb} MiB but the data below"
+                f" {part.mountpoint} needs {data} MiB (KiwiPartitionTooSmallError)",
+                part.name, f"make it larger than {data} MiB"))
+    total = sum(f.sectors for f in free)
+    if total >= MIB_SECTORS and entries:
+        last = max(entries, key=lambda e: e.end)
+        out.append(Diagnostic(
+            "unpartitioned", "info",
+            f"{_mib(total)} ({total} sectors) left unpartitioned"
+            + (f" after partition {last.number}" if free and free[-1].start > last.end else ""),
+            None))
+    return out
+
+
+def _names(r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if r.table != "gpt":
+        return out
+    for req in reqs[:PLACE_LIMIT]:
+        if len(req.gpt_name) > GPT_NAME_MAX:
+            out.append(Diagnostic(
+                "gpt-name-length", "warning",
+                f"GPT name '{req.gpt_name}' is {len(req.gpt_name)} characters; a GPT entry holds"
+                f" {GPT_NAME_MAX}, so sgdisk cuts it", req.key, "use a shorter partition name"))
+    return out
+
+
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def ordered(found: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Errors first, then warnings, then information; duplicates dropped."""
+    unique: dict[tuple[str, str, str | None], Diagnostic] = {}
+    for d in found:
+        unique.setdefault((d.code, d.message, d.partition), d)
+    return sorted(unique.values(), key=lambda d: _SEVERITY_ORDER[d.severity])

@@ -1,0 +1,92 @@
+"""Shared pieces of the image tests: layouts, a sparse digest, tool checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.image import sparse
+from engine.layout.model import Layout, Partition
+from tests.support.paths import ROOT
+
+# msdos with an extended partition: 3 primaries, extended, 5 logical ones
+MSDOS_LAYOUT = Layout(
+    firmware="bios", filesystem="ext4", bootpartition=True, bootfilesystem="ext2",
+    boot_clone=1, root_clone=1, dosparttable_extended_layout=True,
+    oem_swap=True, oem_swapsize=64,
+    partitions=(
+        Partition(name="home", size_mb=64, mountpoint="/home", filesystem="ext3", clone=1),
+        Partition(name="srv", size_mb=32, mountpoint="/srv", filesystem="ext4"),
+    ),
+    oem_systemsize=256, oem_resize=False, size_mb=2048,
+)
+
+# btrfs root and data, FAT32 and FAT16 custom partitions, the ESP, swap: all cloned but swap
+MIXED_LAYOUT = Layout(
+    firmware="efi", filesystem="btrfs", root_clone=1, oem_swap=True, oem_swapsize=32,
+    partitions=(
+        Partition(name="data", size_mb=160, mountpoint="/data", filesystem="btrfs", clone=1),
+        Partition(name="fw", size_mb=64, mountpoint="/fw", filesystem="fat32", clone=1),
+        Partition(name="scratch", size_mb=16, mountpoint="/scratch", filesystem="fat16", clone=1),
+    ),
+    oem_systemsize=256, oem_resize=False, size_mb=2048,
+)
+
+TOOLS = ("sfdisk", "blkid", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs", "mkfs.vfat", "mkswap",
+         "tune2fs", "xfs_admin", "xfs_db", "xfs_repair", "btrfstune", "e2fsck", "fsck.vfat",
+         "mcopy", "mmd")
+
+
+def missing_tools(*extra: str) -> list[str]:
+    return [t for t in (*TOOLS, *extra)
+            if shutil.which(t) is None and shutil.which(t, path="/usr/sbin:/sbin") is None]
+
+
+needs_tools = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"filesystem tools missing: {missing_tools()} (run make)"
+)
+
+
+def sparse_sha256(path: str | Path) -> str:
+    """sha256 over the size, the data extents and their bytes: two files
+    with equal digests have equal bytes (holes read as zeros), without
+    reading 100 GiB of holes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        fd = fh.fileno()
+        size = os.fstat(fd).st_size
+        digest.update(f"{size}\n".encode())
+        for offset, length in sparse.extents(fd, 0, size):
+            digest.update(f"{offset}+{length}\n".encode())
+            pos = offset
+            while pos < offset + length:
+                chunk = os.pread(fd, min(1 << 20, offset + length - pos), pos)
+                digest.update(chunk)
+                pos += len(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of every byte, as sha256sum prints it."""
+    out = subprocess.run(["sha256sum", str(path)], capture_output=True, text=True, check=True)
+    return out.stdout.split()[0]
+
+
+def cli(*args: str, env: dict[str, str] | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "partwright", *args], capture_output=True,
+                          text=True, cwd=ROOT, env=full, timeout=timeout, check=False)
+
+
+def write_seed_description(path: Path) -> Path:
+    from engine.layout.example import EXAMPLE_TYPE_XML
+
+    path.write_text(EXAMPLE_TYPE_XML)
+    return path
