@@ -159,7 +159,9 @@ def compare(old: Side, new: Side) -> Comparison:
         grown, added = _named(changes, "grown"), _named(changes, "new")
         what = [f"added {added}" if added else "", f"grown {grown}" if grown else ""]
         summary = "the update fits in place: only free space and the last partition change"
-        if any(what):
+        if all(c.kinds == ("kept",) for c in changes):
+            summary = "the update fits in place: the two tables are the same"
+        elif any(what):
             summary += " (" + "; ".join(w for w in what if w) + ")"
     if any(c.fate == "grown" for c in changes) and verdict != "in-place":
         summary += "; grown in place (their filesystems grow): " + _named(changes, "grown")

@@ -14,7 +14,7 @@ number as its part_id (where KIWI has one), and it is planned again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.importer.model import DiskRead, ReadPartition
 from engine.importer.roles import Role, safe_name
@@ -38,6 +38,7 @@ class Found:
 
     read: DiskRead
     roles: tuple[Role, ...]
+    floor: frozenset[int] = frozenset()  # partitions whose MiB are rounded down
 
     def part(self, number: int) -> ReadPartition:
         found = self.read.partition(number)
@@ -51,7 +52,10 @@ class Found:
         return [r for r in self.roles if r.clone_of == key]
 
     def mib(self, role: Role) -> int:
-        return max(1, round(self.part(role.number).sectors / GRAIN))
+        sectors = self.part(role.number).sectors
+        if role.number in self.floor:
+            return max(1, sectors // GRAIN)
+        return max(1, round(sectors / GRAIN))
 
 
 def entries_as_read(found: Found) -> tuple[Entry, ...]:
@@ -105,7 +109,10 @@ def base_layout(found: Found) -> Layout:
             else:
                 changes["efiparttable"] = "msdos"
         if legacy is None and arch in ("x86_64", "i686"):
-            changes["eficsm"] = False
+            if read.table == "msdos":  # an msdos table has p.legacy on x86 whatever eficsm says
+                arch = "aarch64"
+            else:
+                changes["eficsm"] = False
         if efi is not None and found.mib(efi) != 20:
             changes["efipartsize"] = found.mib(efi)
     else:
@@ -130,9 +137,11 @@ def base_layout(found: Found) -> Layout:
     changes.update(_root_changes(found, root, readonly))
     if read.table == "msdos" and any(r.role == "extended" for r in found.roles):
         changes["dosparttable_extended_layout"] = True
-    first = min(p.start for p in read.partitions)
-    if first != GRAIN:
-        changes["disk_start_sector"] = first
+    first = min(read.partitions, key=lambda p: p.start)
+    if first.start != GRAIN:
+        changes["disk_start_sector"] = first.start
+        if first.number in found.floor:  # sgdisk moved an unaligned start down to the grain
+            changes["disk_start_sector"] = first.end + 1 - first.sectors // GRAIN * GRAIN
     if read.hybrid_mbr:
         changes["gpt_hybrid_mbr"] = True
     specs = {s.split("=")[0].upper() for s, _, _ in read.fstab if "=" in s}
@@ -146,7 +155,8 @@ def base_layout(found: Found) -> Layout:
         changes["spare_part_mb"] = found.mib(spare)
         changes["spare_part_fs"] = _kiwi_fs(sp, ("btrfs", "ext2", "ext3", "ext4", "xfs"))
         changes["spare_part_mountpoint"] = spare.mountpoint
-        if root is not None and sp.start > found.part(root.number).start:
+        anchor = root or readonly
+        if anchor is not None and sp.start > found.part(anchor.number).start:
             changes["spare_part_is_last"] = True
     changes["size_mb"] = read.disk_sectors // GRAIN
     return Layout().with_changes(**changes)
@@ -217,26 +227,32 @@ def _root_changes(found: Found, root: Role | None, readonly: Role | None) -> dic
 
 
 def root_candidates(found: Found, base: Layout) -> list[Layout]:
-    """The ways KIWI spells the root's size, each a layout to plan."""
-    root = next((r for r in found.roles if r.key == "root"), None) or found.origin("readonly")
-    if root is None:
-        return [base]
-    rmb = found.mib(root)
-    n = base.root_clone
-    fixed = base.with_changes(oem_systemsize=rmb, oem_resize=False)
-    out = [base, fixed]
-    if base.spare_part_is_last:
-        used = sum(found.mib(r) for r in found.roles
-                   if r.role in ("bios_grub", "efi", "prep", "boot", "swap", "readonly"))
-        spare = (base.size_mb or 0) - used - MIN_ROOT_SLACK_MB - rmb * (n + 1)
-        if spare > 0:
-            out.insert(0, base.with_changes(spare_part_mb=spare))
-        out.append(fixed.with_changes(spare_part_mb=None))
+    """The ways KIWI spells the root's size, each a layout to plan: for the
+    whole disk and for a disk with unpartitioned space after the table."""
     last_end = max(p.end for p in found.read.partitions)
     tail = found.read.disk_sectors - last_end - 1
+    disks = [base]
     if tail > GRAIN + GPT_TAIL:
         unpart = (tail - GPT_TAIL) // GRAIN
-        out += [base.with_changes(unpartitioned_mb=u) for u in (unpart, unpart - 1) if u > 0]
+        disks += [base.with_changes(unpartitioned_mb=u) for u in (unpart, unpart - 1) if u > 0]
+    root = next((r for r in found.roles if r.key == "root"), None) or found.origin("readonly")
+    if root is None:
+        return disks
+    rmb = found.mib(root)
+    n = base.root_clone
+    out: list[Layout] = []
+    for disk in disks:
+        fixed = disk.with_changes(oem_systemsize=rmb, oem_resize=False)
+        ways = [disk, fixed]
+        if disk.spare_part_is_last:
+            used = sum(found.mib(r) for r in found.roles
+                       if r.role in ("bios_grub", "efi", "prep", "boot", "swap", "readonly"))
+            partitioned = (disk.size_mb or 0) - (disk.unpartitioned_mb or 0)
+            spare = partitioned - used - MIN_ROOT_SLACK_MB - rmb * (n + 1)
+            if spare > 0:
+                ways.insert(0, disk.with_changes(spare_part_mb=spare))
+            ways.append(fixed.with_changes(spare_part_mb=None))
+        out += ways
     return out
 
 
@@ -249,8 +265,8 @@ def _score(p: Plan, want: tuple[Entry, ...], partids: tuple[tuple[str, str], ...
             misses += 5
         else:
             misses += sum(a != b for a, b in ((g.number, e.number), (g.start, e.start),
-                                                (g.end, e.end), (g.code, e.code), (g.name, e.name)))
-    misses += 5 * len(got) + 10 * len(p.errors)
+                                                (g.sectors, e.sectors), (g.code, e.code), (g.name, e.name)))
+    misses += 5 * len(got) + 100 * len(p.errors)
     if partids and dict(partids) != dict(p.partids):
         misses += 1
     return misses
@@ -259,19 +275,23 @@ def _score(p: Plan, want: tuple[Entry, ...], partids: tuple[tuple[str, str], ...
 def with_part_ids(layout: Layout, want: tuple[Entry, ...]) -> Layout:
     """Give each partition the disk's number where KIWI's numbering differs."""
     numbers = {e.key: e.number for e in want}
+    p = plan(layout)
     for _ in range(4):
-        p = plan(layout)
         changed = False
         for e in p.entries:
             disk = numbers.get(e.key)
             if disk is None or disk == e.number or e.clone_of is not None:
                 continue
             if e.key in PART_ID_FIELDS:
-                layout = layout.with_changes(**{PART_ID_FIELDS[e.key]: disk})
-                changed = True
+                cand = layout.with_changes(**{PART_ID_FIELDS[e.key]: disk})
             elif layout.partition(e.key) is not None:
-                layout = layout.with_partition(e.key, part_id=disk)
-                changed = True
+                cand = layout.with_partition(e.key, part_id=disk)
+            else:
+                continue
+            trial = plan(cand)
+            if len(trial.errors) <= len(p.errors):  # a part_id that collides is no answer
+                layout, p, changed = cand, trial, True
+                break
         if not changed:
             break
     return layout
@@ -280,9 +300,12 @@ def with_part_ids(layout: Layout, want: tuple[Entry, ...]) -> Layout:
 def best_layout(found: Found) -> tuple[Layout, Plan]:
     """The candidate whose plan is closest to the disk (the disk's own table, if any is)."""
     want = entries_as_read(found)
-    base = base_layout(found)
+    bases = [base_layout(found)]
+    first = min(found.read.partitions, key=lambda p: p.start)
+    if first.sectors % GRAIN:  # an unaligned start sector, or msdos's start fix-up
+        bases.append(base_layout(replace(found, floor=frozenset({first.number}))))
     best: tuple[int, Layout, Plan] | None = None
-    for cand in root_candidates(found, base):
+    for cand in (c for base in bases for c in root_candidates(found, base)):
         cand = with_part_ids(cand, want)
         p = plan(cand)
         score = _score(p, want, found.read.partids)

@@ -60,7 +60,7 @@ def _is_description(path: str) -> bool:
 def open_side(path: str) -> Side:
     """One side of a diff: a description's plan, or a disk's table."""
     if not os.path.exists(path):
-        raise PartwrightError(f"{path}: no such file")
+        raise PartwrightError(f"{path}: No such file or directory")
     if os.path.isfile(path) and _is_description(path):
         from engine.kiwi.read import load
         from engine.plan.planner import plan

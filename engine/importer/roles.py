@@ -216,6 +216,22 @@ def _clones_by_content(read: DiskRead, by_number: dict[int, Role]) -> None:
                                 f"the same content as partition {origin}")
 
 
+def _root_by_name(read: DiskRead, by_number: dict[int, Role]) -> None:
+    """No partition recognised as the root: the one whose GPT name or label
+    says root (rootfs, root-a ...) and holds a root filesystem."""
+    if any(r.key == "root" for r in by_number.values()):
+        return
+    for part in read.partitions:
+        r = by_number.get(part.number)
+        said = f"{part.name or ''} {part.label or ''}".lower()
+        if r is not None and r.role == "custom" and "root" in said \
+                and part.filesystem in ("ext2", "ext3", "ext4", "xfs", "btrfs"):
+            by_number[part.number] = Role(part.number, "root", "root", None,
+                                          f"{'GPT name' if 'root' in (part.name or '').lower() else 'label'}"
+                                          f" {part.name if 'root' in (part.name or '').lower() else part.label}")
+            return
+
+
 def recognise(read: DiskRead) -> tuple[Role, ...]:
     """Every partition's role and key (see the module docstring)."""
     by_number: dict[int, Role] = {}
@@ -226,6 +242,7 @@ def recognise(read: DiskRead) -> tuple[Role, ...]:
     _from_names(read, by_number)
     mounts = mountpoints(read)
     _from_content(read, by_number, mounts)
+    _root_by_name(read, by_number)
     _clones_by_content(read, by_number)
     keys = {r.key: r for r in by_number.values() if r.clone_of is None}
     out = []
