@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.image import cli
+from tests.support.cli import cli
 from tests.support.paths import DATA
 
 SEED = DATA / "oracle" / "seed.xml"

@@ -14,7 +14,8 @@ from engine.image.build import build
 from engine.kiwi.read import load
 from engine.layout.example import EXAMPLE_LAYOUT
 from engine.plan.planner import plan
-from tests.support.image import cli, needs_tools
+from tests.support.cli import cli
+from tests.support.image import needs_tools
 from tests.support.importing import rows, table_image
 from tests.support.paths import DATA
 

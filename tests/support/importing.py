@@ -76,3 +76,15 @@ def region_sha256(path: str | Path, offset: int, length: int) -> str:
                 pos += len(chunk)
     digest.update(f"length {length}".encode())
     return digest.hexdigest()
+
+
+def small_tree(root: Path) -> Path:
+    """A root tree with files for /, /home and /boot/efi (the seed's mountpoints)."""
+    for d in ("etc", "usr/bin", "home/user", "boot/efi/EFI/BOOT"):
+        (root / d).mkdir(parents=True)
+    (root / "etc/hostname").write_text("partwright\n")
+    (root / "usr/bin/hello").write_text("#!/bin/sh\necho hello\n")
+    (root / "home/user/notes.txt").write_text("home data\n" * 100)
+    (root / "boot/vmlinuz").write_bytes(b"kernel" * 1000)
+    (root / "boot/efi/EFI/BOOT/BOOTX64.EFI").write_bytes(b"MZ" + bytes(100))
+    return root

@@ -21,9 +21,8 @@ from engine.layout.example import EXAMPLE_LAYOUT as SEED
 from engine.layout.model import Layout
 from engine.plan.model import Plan
 from engine.plan.planner import plan
-from tests.engine.image.test_features import make_tree
 from tests.support.image import needs_tools
-from tests.support.importing import region_sha256, rows
+from tests.support.importing import region_sha256, rows, small_tree
 
 pytestmark = needs_tools
 
@@ -43,7 +42,7 @@ EDITS: dict[str, tuple[Layout, str, dict[str, str]]] = {
 def old_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("field")
     image = tmp / "old.img"
-    build(plan(SEED), str(image), root_tree=str(make_tree(tmp / "tree")), seed="field")
+    build(plan(SEED), str(image), root_tree=str(small_tree(tmp / "tree")), seed="field")
     return image
 
 

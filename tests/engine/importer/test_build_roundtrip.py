@@ -23,9 +23,8 @@ from engine.kiwi.read import load
 from engine.layout.example import EXAMPLE_LAYOUT
 from engine.layout.model import Layout, SystemDisk, Volume
 from engine.plan.planner import plan
-from tests.engine.image.test_features import make_tree
 from tests.support.image import MIXED_LAYOUT, MSDOS_LAYOUT, needs_tools
-from tests.support.importing import rows, small
+from tests.support.importing import rows, small, small_tree
 from tests.support.layouts import layouts
 from tests.support.paths import DATA
 
@@ -81,7 +80,7 @@ def test_round_trip_of_the_corpus(name: str, tmp_path: Path) -> None:
 
 
 def test_round_trip_with_a_root_tree_brings_the_mountpoints_back(tmp_path: Path) -> None:
-    tree = make_tree(tmp_path / "tree")
+    tree = small_tree(tmp_path / "tree")
     layout = EXAMPLE_LAYOUT.with_changes(size_mb=5120)
     round_trip(layout, tmp_path, tree)
     imported = import_disk(str(tmp_path / "disk.img"))
