@@ -25,7 +25,8 @@ XML_HEADS = (b"<?xml", b"<image", b"<type", b"<!--", b"\xef\xbb\xbf<")
 
 def from_read(read: DiskRead) -> Imported:
     """The layout for a disk already read."""
-    found = Found(read, recognise(read))
+    roles = recognise(read)
+    found = Found(read, roles)
     entries = entries_as_read(found)
     layout, p = best_layout(found)
     diffs = differences(read, entries, p)
@@ -40,7 +41,7 @@ def from_read(read: DiskRead) -> Imported:
     diags += diffs + found_notes
     diags += [d for d in p.diagnostics if d.severity == "error"]
     return Imported(read=read, layout=layout, plan=p, entries=entries, exact=exact,
-                    diagnostics=tuple(diags))
+                    diagnostics=tuple(diags), recognised_by=tuple((r.number, r.why) for r in roles))
 
 
 def import_disk(path: str) -> Imported:

@@ -81,13 +81,15 @@ class Imported:
     entries: tuple[Entry, ...]  # the table as read, with KIWI's keys and roles
     exact: bool  # the plan's table and partids are the disk's
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    recognised_by: tuple[tuple[int, str], ...] = ()  # (number, what said its role)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "source": self.read.source, "kind": self.read.kind, "format": self.read.format,
             "table": self.read.table, "disk_sectors": self.read.disk_sectors,
             "exact": self.exact,
-            "partitions": [e.to_json() for e in self.entries],
+            "partitions": [{**e.to_json(), "key": e.key, "recognised_by": dict(
+                self.recognised_by).get(e.number)} for e in self.entries],
             "partids": dict(self.read.partids), "partids_from": self.read.partids_from,
             "fstab_from": self.read.fstab_from,
             "diagnostics": [d.to_json() for d in self.diagnostics],
