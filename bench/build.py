@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.image import sparse  # noqa: E402
+from engine.host import sparse  # noqa: E402
 from engine.image.build import build  # noqa: E402
 from engine.image.inspect import inspect  # noqa: E402
 from engine.layout.example import EXAMPLE_LAYOUT  # noqa: E402

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 
-from engine.cow.files import StrPath
 from engine.errors import CowError, ToolError
+from engine.host.atomic import StrPath
+from engine.host.tools import run
 
 QCOW2_MAGIC = b"QFI\xfb"
 
@@ -27,10 +26,7 @@ def is_qcow2(path: StrPath) -> bool:
 
 
 def _qemu_img(*args: str, bad_input: bool = False) -> str:
-    exe = shutil.which("qemu-img")
-    if exe is None:
-        raise ToolError("qemu-img is not installed (Debian package qemu-utils)")
-    proc = subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+    proc = run(["qemu-img", *args], check=False)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or [f"exit {proc.returncode}"]
         message = f"qemu-img {args[0]} failed: {lines[0]}"

@@ -28,8 +28,9 @@ from types import FrameType
 from typing import Any, Literal
 
 from engine.errors import PartwrightError
+from engine.host import sparse
 from engine.host.tools import run, which
-from engine.image import containers, metadata, populate, sparse
+from engine.image import containers, metadata, populate
 from engine.image.clone import clone_partition
 from engine.image.filesystems import EXT, FsSpec, make_filesystem, plan_filesystems
 from engine.image.identity import Identity, make_identity

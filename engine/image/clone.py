@@ -1,6 +1,6 @@
 """Clones: a sparse block copy of the origin, then new identifiers.
 
-The copy moves only the origin's data extents (engine/image/sparse.py). The
+The copy moves only the origin's data extents (engine/host/sparse.py). The
 new identifiers are chosen by what `blkid -p` finds in the copy, through the
 REIDENTIFY table (blkid TYPE -> function), so further kinds (crypto_LUKS:
 `cryptsetup luksUUID`, LVM2_member: `vgimportclone` on a loop, and
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError, ToolError
+from engine.host import sparse
 from engine.host.tools import run
-from engine.image import sparse
 from engine.image.filesystems import FsSpec, set_vfat_serial
 from engine.image.identity import Identity
 

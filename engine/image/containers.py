@@ -46,9 +46,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from engine.errors import PartwrightError, ToolError
-from engine.host import kernel
+from engine.host import kernel, sparse
 from engine.host.tools import run, which
-from engine.image import luks, lvm, mdraid, sparse
+from engine.image import luks, lvm, mdraid
 from engine.image.clone import Region, probe
 from engine.image.filesystems import FsSpec, fs_kind, fs_uuid, make_filesystem
 from engine.image.identity import Identity

@@ -49,9 +49,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import PartwrightError, ToolError
-from engine.host import kernel
+from engine.host import kernel, sparse
 from engine.host.tools import run
-from engine.image import gpt, luks, lvm, mdraid, sparse
+from engine.image import gpt, luks, lvm, mdraid
 from engine.image.clone import Region, probe
 from engine.image.metadata import parse_partids
 from engine.image.verify import TableRead, TableRow, read_table

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.image import sparse
+from engine.host import sparse
 from engine.layout.model import Layout, Partition
 from tests.support.paths import ROOT
 

@@ -89,7 +89,7 @@ def test_three_1gib_images_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "cows"
     out.mkdir()
     seen: list[tuple[int, int]] = []
-    res = rebase_images(base, images, out, progress=lambda d, t: seen.append((d, t)))
+    res = rebase_images(base, images, out, progress=lambda s, d, t: seen.append((d, t)))
     base_root = record(base).root
     assert res.base == str(base)
     assert seen and seen[-1][0] == seen[-1][1] == 3 * GIB

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PartwrightError
-from engine.host import kernel
-from engine.image import luks, lvm, sparse
+from engine.host import kernel, sparse
+from engine.image import luks, lvm
 from engine.image.build import BuildReport, build
 from engine.image.identity import make_identity
 from engine.layout.model import Layout, SystemDisk, Volume

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.host import kernel
-from engine.image import luks, lvm, mdraid, sparse
+from engine.host import kernel, sparse
+from engine.image import luks, lvm, mdraid
 from engine.image.build import build
 from engine.image.inspect import InspectReport, inspect
 from engine.layout.model import Layout
