@@ -18,7 +18,7 @@ image; and with skip_zeros, as temporary files are copied in),
 `cp --sparse=always`, `dd bs=1M` (what KIWI runs) and `dd conv=sparse`, each
 followed by an fsync of its output.
 
-Targets (issue 5): partwright at most half repart's time, far fewer allocated
+Targets: partwright at most half repart's time, far fewer allocated
 bytes. Usage: python bench/build.py [--repeat N] [--dir DIR]
 
 Measured 2026-11-24 on the 2-vCPU dev VM (other test suites running; four

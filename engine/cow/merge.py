@@ -163,13 +163,15 @@ def _copy_cow_run(cfd: int, header: CowHeader, ofd: int, off: int, length: int,
 
 
 def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: bool = False,
-                 progress: Progress | None = None) -> MergeResult:
-    """COW plus backing file into a new sparse flat image at out (atomic)."""
+                 progress: Progress | None = None, refresh: bool = True) -> MergeResult:
+    """COW plus backing file into a new sparse flat image at out (atomic).
+    With `refresh`, a backing file replaced by an equal copy gets its record
+    and the COW header brought up to date (as `cow check --refresh`)."""
     if os.path.lexists(out) and same_file(out, cow):
         raise CowError(f"{os.fspath(out)} is the COW file itself")
     if qcow2.is_qcow2(cow):
         return _qcow2_to_new(cow, out, force)
-    opened = open_checked(cow, backing)
+    opened = open_checked(cow, backing, refresh=refresh)
     header = opened.header
     if os.path.lexists(out) and same_file(out, opened.backing):
         raise CowError(f"{os.fspath(out)} is the backing file: use --in-place to merge into it")

@@ -52,14 +52,15 @@ class QInfo:
     present: int  # guest bytes stored in the overlay itself
 
 
-def info(path: StrPath, with_map: bool = True) -> QInfo:
+def info(path: StrPath, with_map: bool = True, need_backing: bool = True) -> QInfo:
     """qemu-img info (and, with_map and the backing file present, the guest
-    bytes the overlay holds, from qemu-img map)."""
+    bytes the overlay holds, from qemu-img map); an image without a backing
+    file is refused unless `need_backing` is False."""
     p = os.fspath(path)
     raw = _qemu_img("info", "--force-share", "--output=json", "-f", "qcow2", p, bad_input=True)
     doc = json.loads(raw)
     backing = str(doc.get("full-backing-filename") or doc.get("backing-filename") or "")
-    if not backing:
+    if not backing and need_backing:
         raise CowError(f"{p}: qcow2 image has no backing file")
     compat = str(doc.get("format-specific", {}).get("data", {}).get("compat", "qcow2"))
     present = 0

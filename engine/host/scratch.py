@@ -116,10 +116,6 @@ class Scratch:
             os.close(self._lock)
             self._lock = -1
 
-    def file(self, name: str) -> str:
-        """The path of `name` inside the scratch directory."""
-        return os.path.join(self.path, name)
-
     # engine.host.tools.ToolWatch
     def started(self, pid: int) -> None:
         with contextlib.suppress(OSError):

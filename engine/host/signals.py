@@ -40,7 +40,7 @@ _depth = 0  # nested stopping_signals() blocks: the outermost restores the handl
 _fired: list[int] = []
 
 
-def _handler(signum: int, frame: FrameType | None) -> None:
+def _handler(signum: int, _frame: FrameType | None) -> None:
     if not _fired:
         _fired.append(signum)
         raise Interrupted(signum)

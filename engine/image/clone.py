@@ -2,10 +2,10 @@
 
 The copy moves only the origin's data extents (engine/host/sparse.py). The
 new identifiers are chosen by what `blkid -p` finds in the copy, through the
-REIDENTIFY table (blkid TYPE -> function), so further kinds (crypto_LUKS:
-`cryptsetup luksUUID`, LVM2_member: `vgimportclone` on a loop, and
-linux_raid_member: an offline md superblock rewrite; see issue 7) are one
-entry each. Tools without an offset option (xfs_admin, btrfstune, cryptsetup)
+REIDENTIFY table (blkid TYPE -> function); containers (crypto_LUKS:
+`cryptsetup luksUUID`, LVM2_member: `vgimportclone` on a loop,
+linux_raid_member: an offline md superblock rewrite) are re-identified by
+engine/image/containers/make.py. Tools without an offset option (xfs_admin, btrfstune, cryptsetup)
 work on a sparse extract of the partition that is copied back.
 
 | blkid TYPE | new identifier |

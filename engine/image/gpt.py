@@ -60,17 +60,6 @@ def code_of(guid: str) -> str:
 
 
 @dataclass(frozen=True)
-class GptEntry:
-    number: int
-    type_guid: str
-    part_guid: str
-    first: int
-    last: int
-    attributes: int
-    name: str
-
-
-@dataclass(frozen=True)
 class GptHeader:
     disk_guid: str
     current_lba: int
@@ -100,24 +89,41 @@ def _parse_header(raw: bytes) -> GptHeader:
     return GptHeader(_guid(raw[56:72]), cur, bak, first, last, entries_lba, num, esize)
 
 
-def read_gpt(path: str, sector_size: int = 512) -> tuple[GptHeader, list[GptEntry]]:
-    """The primary GPT header and its used entries (CRCs checked)."""
+def table_problems(path: str, disk_bytes: int, sector_size: int = 512) -> list[str]:
+    """What is wrong with the GPT of an image that sfdisk and libparted read
+    anyway (they quietly take the other copy): a primary or backup header
+    or entry array that is missing or does not match its CRC. An image
+    without any GPT header (msdos) has no problems here."""
+    found: dict[str, str | None] = {}  # primary/backup -> None (missing), "" (good) or the fault
     with open(path, "rb") as fh:
         fd = fh.fileno()
-        header = _parse_header(os.pread(fd, sector_size, sector_size))
-        table = os.pread(fd, header.num_entries * header.entry_size, header.entries_lba * sector_size)
-        raw_header = os.pread(fd, sector_size, sector_size)
-    if zlib.crc32(table) != struct.unpack_from("<I", raw_header, 88)[0]:
-        raise PartwrightError("GPT entry array CRC mismatch")
-    entries = []
-    for i in range(header.num_entries):
-        raw = table[i * header.entry_size:(i + 1) * header.entry_size]
-        if raw[:16] == bytes(16):
-            continue
-        first, last, attrs = struct.unpack_from("<QQQ", raw, 32)
-        name = raw[56:128].decode("utf-16-le").split("\0", 1)[0]
-        entries.append(GptEntry(i + 1, _guid(raw[:16]), _guid(raw[16:32]), first, last, attrs, name))
-    return header, entries
+        for where, lba in (("primary", 1), ("backup", disk_bytes // sector_size - 1)):
+            raw = os.pread(fd, sector_size, lba * sector_size)
+            if raw[:8] != SIGNATURE:
+                found[where] = None
+                continue
+            try:
+                header = _parse_header(raw)
+            except PartwrightError as exc:
+                found[where] = str(exc)
+                continue
+            table = os.pread(fd, header.num_entries * header.entry_size,
+                             header.entries_lba * sector_size)
+            crc = struct.unpack_from("<I", raw, 88)[0]
+            found[where] = "" if zlib.crc32(table) == crc else "entry array CRC mismatch"
+    primary, backup = found["primary"], found["backup"]
+    if primary is None and backup is None:
+        return []
+    problems: list[str] = []
+    if primary != "":
+        what = "missing" if primary is None else f"corrupt ({primary})"
+        problems.append(f"the primary GPT is {what}: the table was read from the backup GPT"
+                        " at the end of the disk")
+    if backup != "":
+        what = "missing" if backup is None else f"corrupt ({backup})"
+        problems.append(f"the backup GPT at the end of the disk is {what} (was the image"
+                        " grown or cut after the table was written?)")
+    return problems
 
 
 def patch_gpt(
@@ -176,8 +182,3 @@ def set_mbr_disk_id(path: str, value: int) -> None:
     """The msdos disk identifier (PARTUUIDs are `<id>-<nn>` on msdos)."""
     with open(path, "r+b") as fh:
         os.pwrite(fh.fileno(), struct.pack("<I", value & 0xFFFFFFFF), 440)
-
-
-def read_mbr_disk_id(path: str) -> int:
-    with open(path, "rb") as fh:
-        return int(struct.unpack("<I", os.pread(fh.fileno(), 4, 440))[0])

@@ -10,7 +10,7 @@ by default): for mirroring (RAID1) the filesystem is made at member offset +
 data offset, and is the whole array; striping (RAID0) stripes the array over
 all members, so with a member missing there is no filesystem to make.
 
-Superblock (struct mdp_superblock_1, little endian; feasibility §4): magic
+Superblock (struct mdp_superblock_1 of the kernel's md_p.h, little endian): magic
 a92b4efc @0, major_version 1 @4, feature_map @8, set_uuid @16, set_name @32,
 ctime @64, level @72, layout @76, size @80, chunksize @88, raid_disks @92,
 data_offset/data_size/super_offset @128/136/144, dev_number @160,

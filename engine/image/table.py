@@ -135,3 +135,4 @@ def _write_with_parted(path: str, plan: Plan) -> dict[int, int]:
         return numbers
     finally:
         dev.close()
+        dev.removeFromCache()  # libparted keeps devices by path, with the size they had

@@ -99,6 +99,7 @@ def read_table_parted(path: str) -> list[tuple[int, int, int, str | None]]:
         return rows
     finally:
         dev.close()
+        dev.removeFromCache()  # the next image at this path may have another size
 
 
 def _type_matches(table: str, code: str, found: str) -> bool:

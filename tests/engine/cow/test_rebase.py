@@ -1,6 +1,6 @@
 """`cow rebase`: diverged flat images back into one base + per-image COWs.
 
-The main test is the issue's: three 1 GiB images with different changes
+The main test: three 1 GiB images with different changes
 over one base; rebase, merge each COW back, and every image comes back
 byte for byte (sha256). The images are sparse, so this stays fast.
 """
