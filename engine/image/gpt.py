@@ -19,26 +19,10 @@ import zlib
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError
+from engine.units import GPT_TYPE_GUIDS
 
-# sgdisk type code -> GPT type GUID
-TYPE_GUIDS: dict[str, str] = {
-    "EF02": "21686148-6449-6E6F-744E-656564454649",  # BIOS boot
-    "EF00": "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",  # EFI system
-    "8300": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",  # Linux filesystem
-    "8200": "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F",  # Linux swap
-    "8E00": "E6D6D379-F507-44C2-A23C-238F2A3DF928",  # Linux LVM
-    "FD00": "A19D880F-05FC-4D3B-A006-743F0F84911E",  # Linux RAID
-    "4100": "9E1A2D38-C612-4316-AA26-8B49521E5A8B",  # PowerPC PReP boot
-    "8302": "933AC7E1-2EB4-4F13-B844-0E14E2AEF915",  # Linux /home
-    "8303": "44479540-F297-41B2-9AF7-D131D5F0458A",  # Linux x86 root
-    "8304": "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",  # Linux x86-64 root
-    "8305": "B921B045-1DF0-41C3-AF44-4C6F280D3FAE",  # Linux ARM64 root
-    "8306": "3B8F8425-20E0-4F3B-907F-1A25A76F98E8",  # Linux /srv
-    "8310": "4D21B016-B534-45C2-A9FB-5C16E091FD2D",  # Linux /var
-    "8311": "7EC6F557-3BC5-4ACA-B293-16EF5DF639D1",  # Linux /var/tmp
-    "EA00": "BC13C2FF-59E6-4262-A352-B275FD6F7172",  # XBOOTLDR
-    "0700": "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",  # Microsoft basic data
-}
+# sgdisk type code -> GPT type GUID (the table lives in engine.units)
+TYPE_GUIDS: dict[str, str] = GPT_TYPE_GUIDS
 CODES_BY_GUID: dict[str, str] = {guid: code for code, guid in TYPE_GUIDS.items()}
 SIGNATURE = b"EFI PART"
 
@@ -57,6 +41,17 @@ def type_guid(code: str) -> str:
 def code_of(guid: str) -> str:
     """The sgdisk code of a type GUID, or the GUID itself when it has none."""
     return CODES_BY_GUID.get(guid.upper(), guid.upper())
+
+
+@dataclass(frozen=True)
+class GptEntry:
+    number: int
+    type_guid: str
+    part_guid: str
+    first: int
+    last: int
+    attributes: int
+    name: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +82,26 @@ def _parse_header(raw: bytes) -> GptHeader:
     cur, bak, first, last = struct.unpack_from("<QQQQ", raw, 24)
     entries_lba, num, esize = struct.unpack_from("<QII", raw, 72)
     return GptHeader(_guid(raw[56:72]), cur, bak, first, last, entries_lba, num, esize)
+
+
+def read_gpt(path: str, sector_size: int = 512) -> tuple[GptHeader, list[GptEntry]]:
+    """The primary GPT header and its used entries (CRCs checked)."""
+    with open(path, "rb") as fh:
+        fd = fh.fileno()
+        header = _parse_header(os.pread(fd, sector_size, sector_size))
+        table = os.pread(fd, header.num_entries * header.entry_size, header.entries_lba * sector_size)
+        raw_header = os.pread(fd, sector_size, sector_size)
+    if zlib.crc32(table) != struct.unpack_from("<I", raw_header, 88)[0]:
+        raise PartwrightError("GPT entry array CRC mismatch")
+    entries = []
+    for i in range(header.num_entries):
+        raw = table[i * header.entry_size:(i + 1) * header.entry_size]
+        if raw[:16] == bytes(16):
+            continue
+        first, last, attrs = struct.unpack_from("<QQQ", raw, 32)
+        name = raw[56:128].decode("utf-16-le").split("\0", 1)[0]
+        entries.append(GptEntry(i + 1, _guid(raw[:16]), _guid(raw[16:32]), first, last, attrs, name))
+    return header, entries
 
 
 def table_problems(path: str, disk_bytes: int, sector_size: int = 512) -> list[str]:
@@ -182,3 +197,8 @@ def set_mbr_disk_id(path: str, value: int) -> None:
     """The msdos disk identifier (PARTUUIDs are `<id>-<nn>` on msdos)."""
     with open(path, "r+b") as fh:
         os.pwrite(fh.fileno(), struct.pack("<I", value & 0xFFFFFFFF), 440)
+
+
+def read_mbr_disk_id(path: str) -> int:
+    with open(path, "rb") as fh:
+        return int(struct.unpack("<I", os.pread(fh.fileno(), 4, 440))[0])

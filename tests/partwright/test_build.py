@@ -16,6 +16,7 @@ from engine.errors import ToolError
 from engine.image.build import build
 from engine.layout.example import EXAMPLE_LAYOUT
 from engine.plan.planner import plan as make_plan
+from tests.support.cli import one_line
 from tests.support.image import ROOT, cli, needs_tools, sparse_sha256, write_seed_description
 
 pytestmark = needs_tools
@@ -24,13 +25,6 @@ pytestmark = needs_tools
 @pytest.fixture()
 def desc(tmp_path: Path) -> Path:
     return write_seed_description(tmp_path / "config.xml")
-
-
-def one_line(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    return lines[0]
 
 
 def state(path: Path) -> tuple[int, int, str] | None:

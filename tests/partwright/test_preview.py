@@ -4,21 +4,13 @@ JSON, one-line errors and never a traceback."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.engine.plan.test_planner import SEED_PARTIDS
+from tests.support.cli import cli as run
 from tests.support.paths import DATA
-
-SEED = DATA / "oracle" / "seed.xml"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "partwright", *args],
-                          capture_output=True, text=True, timeout=60)
+from tests.support.seed import SEED, SEED_PARTIDS
 
 
 def test_preview_prints_the_sgdisk_like_table() -> None:

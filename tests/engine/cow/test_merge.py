@@ -15,7 +15,7 @@ from engine.cow import create_cow, merge_in_place, merge_to_new, read_header
 from engine.cow import merge as merge_mod
 from engine.cow.format import mark_sectors, set_sectors
 from engine.host.sparse import data_extents, punch_hole, subtract
-from tests.engine.cow.test_format import reference_merge, scribble, write_random
+from tests.support.cow import reference_merge, scribble, write_random
 from tests.support.paths import ROOT
 
 MIB = 1 << 20

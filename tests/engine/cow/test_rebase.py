@@ -20,8 +20,7 @@ import pytest
 from engine.cow import merge_to_new, read_header, rebase_images
 from engine.cow.rebase import diff_runs
 from engine.cow.sidecar import load, record
-from tests.engine.cow.test_format import write_random
-from tests.engine.cow.test_sidecar import cli, one_error_line
+from tests.support.cow import cli, one_error_line, write_random
 
 GIB = 1 << 30
 

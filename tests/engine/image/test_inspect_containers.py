@@ -21,7 +21,7 @@ from engine.image.inspect import InspectReport, inspect
 from engine.layout.model import Layout
 from engine.plan.model import Plan
 from engine.plan.planner import plan as make_plan
-from tests.engine.image.test_complex import LUKS2, LVM, PASSPHRASE, RAID0, RAID1, group
+from tests.support.containers import LUKS2, LVM, PASSPHRASE, RAID0, RAID1, group
 from tests.support.image import cli, needs_tools, sparse_sha256
 
 pytestmark = needs_tools
