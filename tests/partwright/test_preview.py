@@ -124,3 +124,9 @@ def test_list_types_and_profile() -> None:
     assert small != large
     assert "(chosen)" in run("preview", str(desc), "--list-types", "--profile", "Large"
                              ).stdout.splitlines()[1]
+
+
+def test_partids_of_a_layout_with_errors_prints_nothing_on_stdout() -> None:
+    r = run("partids", str(DATA / "descriptions" / "03-lvm-systemdisk.kiwi"))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("partwright: error: ") and "Traceback" not in r.stderr
