@@ -5,7 +5,7 @@ Partitions are matched by KIWI's key (engine.diff). Codes: import-number,
 import-start, import-size, import-type, import-name (the partition exists
 on both sides but differs), import-missing (on the disk, not in the plan),
 import-extra (KIWI adds it, the disk has none), import-partids; and, about
-what could not be read, import-dump, import-luks-key, import-lvm,
+what could not be read, import-read, import-dump, import-luks-key, import-lvm,
 import-filesystem, import-disk-size. import-exact says the plan is the disk.
 """
 
@@ -89,7 +89,8 @@ def differences(read: DiskRead, entries: tuple[Entry, ...], p: Plan) -> list[Dia
 
 def notes(read: DiskRead, layout: Layout, entries: tuple[Entry, ...]) -> list[Diagnostic]:
     """What could not be read, and what the layout assumes instead."""
-    out: list[Diagnostic] = []
+    out: list[Diagnostic] = [Diagnostic("import-read", "info", note) for note in read.notes
+                             if read.kind != "dump"]
     if read.kind == "dump":
         out.append(Diagnostic("import-dump", "info",
                               f"{read.format} holds the table only: filesystems, labels and"

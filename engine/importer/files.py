@@ -15,8 +15,8 @@ import re
 import shutil
 import tempfile
 
+from engine.host import sparse
 from engine.host.tools import run
-from engine.image import sparse
 
 ROOT_FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 MAX_BYTES = 1 << 20  # an fstab or partids file larger than this is not read

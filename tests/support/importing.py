@@ -7,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from engine.image import sparse
+from engine.host import sparse
 from engine.image.identity import make_identity
 from engine.image.table import write_table
 from engine.layout.model import Layout

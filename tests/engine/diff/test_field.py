@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from engine.diff import compare, side_of_plan
-from engine.image import gpt, sparse
+from engine.host import sparse
+from engine.image import gpt
 from engine.image.build import build
 from engine.importer import open_side
 from engine.layout.example import EXAMPLE_LAYOUT as SEED
