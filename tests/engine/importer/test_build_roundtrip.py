@@ -94,7 +94,7 @@ def test_round_trip_with_a_root_tree_brings_the_mountpoints_back(tmp_path: Path)
 small_layouts = layouts().map(small).filter(lambda lay: lay is not None)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(small_layouts)
 def test_round_trip_of_generated_layouts(layout: Layout | None) -> None:
     assert layout is not None

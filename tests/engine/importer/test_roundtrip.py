@@ -45,7 +45,7 @@ def test_round_trip_of_the_differential_cases(name: str, tmp_path: Path) -> None
     round_trip(CASES[name], tmp_path)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(wide_layouts())
 def test_round_trip_of_generated_layouts(layout: Layout) -> None:
     with tempfile.TemporaryDirectory() as tmp:
