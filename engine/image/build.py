@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from engine.errors import PartwrightError
 from engine.host.tools import run, which
-from engine.image import containers, metadata, populate, sparse
+from engine.image import containers, fill, metadata, populate, sparse
 from engine.image.clone import clone_partition
 from engine.image.filesystems import EXT, FsSpec, make_filesystem, plan_filesystems
 from engine.image.identity import Identity, make_identity
@@ -129,6 +129,8 @@ def needed_tools(specs: tuple[FsSpec, ...], fmt: str) -> list[str]:
             tools |= {"mkfs.vfat", "fsck.vfat", "mcopy", "mmd"}
         elif spec.kind == "swap":
             tools |= {"mkswap"}
+        elif spec.kind == "squashfs":
+            tools |= {"mksquashfs", "unsquashfs"}
     if fmt == "qcow2":
         tools.add("qemu-img")
     return sorted(tools)
@@ -153,13 +155,13 @@ def check_inputs(plan: Plan, output: str, fmt: str, root_tree: str | None,
     for tool in needed_tools(specs, fmt):
         which(tool)
     if root_tree is not None:
-        mounts = {s.number: s.mountpoint for s in specs
-                  if s.clone_of is None and s.mountpoint and s.kind != "swap"}
+        mounts = populate.tree_mounts(specs)
         if not os.path.isdir(root_tree):
             raise PartwrightError(f"root tree {root_tree} does not exist or is not a directory")
         if not any(mp == "/" for mp in mounts.values()):
             raise PartwrightError("--root-tree needs a root filesystem in the layout")
         populate.check_tree(root_tree, mounts, {s.number: s.size for s in specs})
+        fill.check_kernel_fill([s for s in specs if s.number in mounts])
 
 
 @contextmanager
@@ -256,8 +258,6 @@ def build(
             containers.make_containers(raw_path, boxes, ident, workdir, contents)
             step("filesystems", len(origins), len(origins))
             close_step("filesystems")
-            if root_tree is not None:
-                _unstage(workdir)
 
             clones = [s for s in plain if s.clone_of is not None]
             by_number = {s.number: s for s in specs}
@@ -332,40 +332,16 @@ def build(
 
 
 def _stage(plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds, root_tree: str | None,
-           fstab: str, ident: Identity, workdir: str) -> dict[int, str]:
-    """Per-partition content (a directory, or a protofile for xfs)."""
+           fstab: str, ident: Identity, workdir: str) -> dict[int, populate.Share]:
+    """Each filesystem's share of the root tree; the root's gets etc/fstab and
+    /config.partids, where KIWI puts them (dracut's kiwi-repart module
+    installs /config.partids from the top of the system root)."""
     if root_tree is None:
         return {}
-    mounts = {s.number: s.mountpoint for s in specs
-              if s.clone_of is None and s.mountpoint and s.kind != "swap"}
-    staged = populate.stage(root_tree, mounts, workdir, ident.epoch)
+    mounts = populate.tree_mounts(specs)
     root = next(n for n, mp in mounts.items() if mp == "/")
-    # where KIWI puts them: etc/fstab in the system, /config.partids at the top
-    # of the system root (dracut's kiwi-repart module installs it in the initrd)
-    populate.write_file(os.path.join(staged[root], "etc", "fstab"), fstab, ident.epoch)
-    populate.write_file(os.path.join(staged[root], "config.partids"), plan.partids_text(), ident.epoch)
-    etc = os.path.join(staged[root], "etc")
-    if ident.epoch is not None:
-        os.utime(etc, (ident.epoch, ident.epoch))
-        os.utime(staged[root], (ident.epoch, ident.epoch))
-    contents: dict[int, str] = {}
-    kinds = {s.number: s.kind for s in specs}
-    for number, directory in staged.items():
-        if kinds[number] == "xfs":
-            contents[number] = populate.protofile(directory, directory + ".proto")
-        else:
-            contents[number] = directory
-    return contents
-
-
-def _unstage(workdir: str) -> None:
-    for name in os.listdir(workdir):
-        if name.startswith("stage") or name.endswith(".proto"):
-            path = os.path.join(workdir, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
+    added = {root: {"etc/fstab": fstab.encode(), "config.partids": plan.partids_text().encode()}}
+    return populate.shares(root_tree, mounts, added)
 
 
 def _fsync_dir(directory: str) -> None:

@@ -52,6 +52,7 @@ from engine.image import luks, lvm, mdraid, sparse
 from engine.image.clone import Region, probe
 from engine.image.filesystems import FsSpec, fs_kind, fs_uuid, make_filesystem
 from engine.image.identity import Identity
+from engine.image.populate import Share
 from engine.image.verify import FsCheck, check_filesystem
 from engine.plan.model import Entry, Plan
 
@@ -241,7 +242,7 @@ def check_inputs(boxes: tuple[Container, ...], root_tree: str | None) -> None:
 
 
 def make_containers(image: str, boxes: tuple[Container, ...], ident: Identity, workdir: str,
-                    contents: dict[int, str]) -> None:
+                    contents: dict[int, Share]) -> None:
     """The origin containers and the filesystems inside them."""
     for box in boxes:
         if box.clone_of is not None:
@@ -261,7 +262,7 @@ def make_containers(image: str, boxes: tuple[Container, ...], ident: Identity, w
 
 
 def _make_luks(image: str, box: Container, ident: Identity, workdir: str,
-               content: str | None) -> None:
+               content: Share | None) -> None:
     assert box.inner is not None
     payload = luks.payload_bytes(box.size, box.luks_version)
     plain = os.path.join(workdir, f"p{box.number}.luks-payload")

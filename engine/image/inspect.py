@@ -144,6 +144,7 @@ class InspectedPartition:
     label: str | None
     data_bytes: int  # allocated data inside the partition
     container: ContainerInfo | None = None  # a LUKS, LVM or md RAID partition
+    uuid_sub: str | None = None  # blkid UUID_SUB: a btrfs device UUID
 
     @property
     def sectors(self) -> int:
@@ -156,6 +157,8 @@ class InspectedPartition:
             found += self.container.identifiers()
         elif self.uuid:
             found.append(("filesystem UUID", self.uuid, ""))
+        if self.uuid_sub and self.container is None:
+            found.append(("device UUID (UUID_SUB)", self.uuid_sub, ""))
         if self.partuuid:
             found.append(("PARTUUID", self.partuuid, ""))
         return found
@@ -259,7 +262,7 @@ def _inspect_raw(raw: str, path: str, fmt: str) -> InspectReport:
                 code=gpt.code_of(row.type) if table.label == "gpt" else row.type,
                 name=row.name, partuuid=row.partuuid,
                 filesystem=fs.get("TYPE"), version=fs.get("VERSION"),
-                uuid=fs.get("UUID"), label=fs.get("LABEL"),
+                uuid=fs.get("UUID"), label=fs.get("LABEL"), uuid_sub=fs.get("UUID_SUB"),
                 data_bytes=sparse.data_bytes(fd, offset, size),
                 container=read_container(raw, offset, size, fs),
             ))
@@ -375,13 +378,14 @@ def _duplicates(parts: list[InspectedPartition]) -> list[str]:
 def _id_patterns(*parts: InspectedPartition | InnerFilesystem) -> list[bytes]:
     patterns: list[bytes] = []
     for part in parts:
-        if not part.uuid:
-            continue
-        try:
-            value = uuid.UUID(part.uuid)
-        except ValueError:
-            continue
-        patterns += [value.bytes, value.bytes_le]
+        for text in (part.uuid, getattr(part, "uuid_sub", None)):
+            if not text:
+                continue
+            try:
+                value = uuid.UUID(text)
+            except ValueError:
+                continue
+            patterns += [value.bytes, value.bytes_le]
     return patterns
 
 
