@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # container and overlay tools the engine drives, and tmux for the terminal test.
 DEB_PKGS := libparted-dev pkg-config gcc fdisk gdisk parted util-linux e2fsprogs \
             xfsprogs btrfs-progs dosfstools mtools cryptsetup-bin lvm2 mdadm \
-            qemu-utils uml-utilities xxd tmux uuid-runtime systemd
+            qemu-utils uml-utilities xxd tmux uuid-runtime systemd squashfs-tools
 
 .PHONY: all run test sysdeps venv lint typecheck pytest screenshots bench clean
 

@@ -94,10 +94,13 @@ def copy_attrs(src: bytes, dst: bytes, st: os.stat_result, clamp: int | None) ->
 
 
 def copy_tree(src: str | bytes, dst: str | bytes, *, skip: Collection[bytes] = (),
-              clamp: int | None = None) -> list[int]:
-    """See the module docstring."""
+              omit: Collection[bytes] = (), clamp: int | None = None) -> list[int]:
+    """See the module docstring; `omit`: paths not copied at all (files the
+    caller writes itself: removing them later would leave the filesystem
+    freeing their blocks in the background, at a time no build controls)."""
     top_src, top_dst = os.fsencode(src), os.fsencode(dst)
     skipped = {s.strip(b"/") for s in skip}
+    omitted = {s.strip(b"/") for s in omit}
     links: dict[tuple[int, int], bytes] = {}
     made = [os.lstat(top_dst).st_ino]
     # mountpoints the tree lacks: empty directories, made first so that making
@@ -113,6 +116,8 @@ def copy_tree(src: str | bytes, dst: str | bytes, *, skip: Collection[bytes] = (
         ddir = os.path.join(top_dst, rel) if rel else top_dst
         for name in sorted(os.listdir(sdir)):
             child = os.path.join(rel, name) if rel else name
+            if child in omitted:
+                continue
             spath, dpath = os.path.join(sdir, name), os.path.join(ddir, name)
             st = os.lstat(spath)
             mode = st.st_mode

@@ -141,7 +141,7 @@ def make_filesystem(
         if spec.kind in EXT:
             _make_ext(image, spec, ident, label, staged, what)
         elif spec.kind.startswith("fat"):
-            _make_fat(image, spec, ident, staged, what)
+            _make_fat(image, spec, ident, workdir, staged, what)
         elif spec.kind in ("xfs", "btrfs", "swap", "squashfs"):
             _make_in_file(image, spec, ident, workdir, label, content, staged, what)
         else:  # pragma: no cover - fs_kind only returns fs_limits.KINDS
@@ -164,7 +164,10 @@ def _make_ext(image: str, spec: FsSpec, ident: Identity, label: list[str], stage
         fill.ext_times(image, spec.offset, staged, ident.epoch, env)
 
 
-def _make_fat(image: str, spec: FsSpec, ident: Identity, staged: str | None, what: str) -> None:
+def _make_fat(image: str, spec: FsSpec, ident: Identity, workdir: str, staged: str | None,
+              what: str) -> None:
+    """In a file of the partition's size (see engine.plan.fs_limits: FAT),
+    with the partition's start as its hidden sectors, as on a device."""
     env = ident.tool_env()
     serial = spec.uuid.replace("-", "")
     # dosfstools 4.2 stamps the volume-label entry with the current time
@@ -173,14 +176,23 @@ def _make_fat(image: str, spec: FsSpec, ident: Identity, staged: str | None, wha
     invariant = ["--invariant"] if ident.epoch is not None else []
     heads, sectors = fat_chs(spec.size // 512)
     cluster = ["-s", str(fat32_cluster_sectors(spec.size))] if spec.kind == "fat32" else []
-    args = ["mkfs.vfat", "-F", spec.kind[3:], "-S", "512", "-g", f"{heads}/{sectors}", *cluster,
-            "-i", serial, *invariant, f"--offset={spec.offset // 512}",
-            *(["-n", spec.label] if spec.label else [])]
-    run([*args, image, str(spec.size // 1024)], env=env, what=what)
-    if invariant:
-        set_vfat_serial(image, spec.offset, int(serial, 16))
-    if staged:
-        fill.fill_vfat(image, spec.offset, staged, env)
+    tmp = os.path.join(workdir, f"p{spec.number}.fat")
+    with open(tmp, "wb") as fh:
+        fh.truncate(spec.size)
+    try:
+        args = ["mkfs.vfat", "-F", spec.kind[3:], "-S", "512", "-g", f"{heads}/{sectors}", *cluster,
+                "-h", str(spec.offset // 512), "-i", serial, *invariant,
+                *(["-n", spec.label] if spec.label else [])]
+        run([*args, tmp, str(spec.size // 1024)], env=env, what=what)
+        if invariant:
+            set_vfat_serial(tmp, 0, int(serial, 16))
+        if staged:
+            fill.fill_vfat(tmp, 0, staged, env)
+        with open(tmp, "rb") as src, open(image, "r+b") as dst:
+            sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, spec.size,
+                              punch=False, skip_zeros=True)
+    finally:
+        os.unlink(tmp)
 
 
 def _make_in_file(image: str, spec: FsSpec, ident: Identity, workdir: str, label: list[str],

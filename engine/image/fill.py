@@ -122,7 +122,8 @@ def kernel_fill(path: str, fstype: str, share: Share, workdir: str, epoch: int |
     with loop_mounted(path, fstype, mountpoint, what=what):
         top = os.fsencode(mountpoint)
         if share.source is not None:
-            made = copy_tree(share.source, top, skip=share.skip, clamp=epoch)
+            made = copy_tree(share.source, top, skip=share.skip,
+                             omit=[rel for rel, _ in share.files], clamp=epoch)
         else:
             made = [os.lstat(top).st_ino]
             for rel in share.skip:

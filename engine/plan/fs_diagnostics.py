@@ -167,7 +167,7 @@ def _mountpoints(layout: Layout, entries: Sequence[Entry]) -> list[Diagnostic]:
             continue
         mounted[norm] = key
     cloned = {e.clone_of for e in entries if e.clone_of} - {"root"}
-    for key, mp in mounted.items():
+    for mp, key in mounted.items():
         parent = _parent(mp, mounted)
         if parent is not None and mounted[parent] in cloned and key != "efi":
             out.append(Diagnostic(

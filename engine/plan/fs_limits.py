@@ -12,10 +12,11 @@ count alone decides the FAT type (Microsoft's FAT specification, which UEFI
 firmware and mtools follow): under 4085 clusters FAT12, under 65525 FAT16,
 else FAT32, whatever the boot sector says. `fat_geometry` is mkfs.fat 4.2's
 own arithmetic (setup_tables), for a device the size of the partition; the
-build passes the geometry (-g) and, for FAT32, the cluster size (-s) that
-this arithmetic assumes, so that where the partition sits in the image does
-not change the result (mkfs.fat 4.2 otherwise derives both from the size of
-the whole image file).
+build makes the filesystem in a file of exactly that size and passes the
+geometry (-g) and, for FAT32, the cluster size (-s) this arithmetic assumes,
+so that where the partition sits in the image does not change the result
+(with --offset, mkfs.fat 4.2 derives the geometry, the cluster size and a
+last odd sector from the size of the whole image file).
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ LIMITS: dict[FsKind, Limits] = {
                   label_bytes=12, label_past="mkfs.xfs refuses it (\"Invalid value ... for -L\")"),
     "btrfs": Limits("btrfs", "btrfs-progs", "mkfs.btrfs", 114294784,
                     "mkfs.btrfs: minimum size for each btrfs device is 114294784",
-                    label_bytes=255, label_past="mkfs.btrfs refuses it (\"is too long (max 255)\")"),
+                    label_bytes=254,
+                    label_past="mkfs.btrfs 6.2 keeps 254 bytes of a 255-byte label and refuses"
+                               " longer ones (\"is too long (max 255)\")"),
     "fat16": Limits("fat16", "dosfstools", "mkfs.vfat", 0, "", label_bytes=11,
                     label_refused='*?.,;:/\\|+=<>[]"', label_ascii=True,
                     label_past="mkfs.vfat refuses it (\"Label can be no longer than 11"
@@ -173,7 +176,7 @@ def fat_geometry(size: int, bits: int) -> FatGeometry | None:
     None when it refuses ("Attempting to create a too small or a too large
     filesystem", "Too few blocks for viable filesystem")."""
     blocks = size // KIB
-    num_sectors = blocks * 2
+    num_sectors = blocks * 2 + (size % KIB) // SECTOR  # mkfs.fat's "orphaned" last sector
     if num_sectors > 2**32 - 1:
         num_sectors = 2**32 - 1
         blocks = num_sectors * SECTOR // KIB
@@ -221,12 +224,23 @@ def fat_geometry(size: int, bits: int) -> FatGeometry | None:
 
 
 @lru_cache(maxsize=8)
-def fat_range_mib(bits: int) -> tuple[int, int]:
-    """The smallest and largest whole-MiB sizes that give a FAT of `bits` bits
-    read as such (the fix a diagnostic names)."""
-    sizes = [m for m in range(1, 4097 if bits == 16 else 513)
-             if (g := fat_geometry(m * MIB, bits)) is not None and g.ok]
-    return sizes[0], sizes[-1] if bits == 16 else 2 * 1024 * 1024 - 1
+def fat_range(bits: int) -> tuple[int, int]:
+    """The smallest and largest sizes (bytes, whole sectors) that give a FAT
+    of `bits` bits read as such (the fix a diagnostic names)."""
+    def good(size: int) -> bool:
+        geometry = fat_geometry(size, bits)
+        return geometry is not None and geometry.ok
+
+    mibs = [m for m in range(1, 4097 if bits == 16 else 129) if good(m * MIB)]
+    low = mibs[0] * MIB
+    while low - SECTOR > (mibs[0] - 1) * MIB and good(low - SECTOR):
+        low -= SECTOR
+    if bits == 32:
+        return low, 2 * TIB - SECTOR
+    high = mibs[-1] * MIB
+    while good(high + SECTOR) and high + SECTOR < (mibs[-1] + 1) * MIB:
+        high += SECTOR
+    return low, high
 
 
 def fat_kind(size: int) -> FsKind:
@@ -253,6 +267,10 @@ def _size(n: int) -> str:
     return f"{n / KIB:.1f} KiB" if n % KIB else f"{n // KIB} KiB"
 
 
+def _ceil_mib(n: int) -> int:
+    return -(-n // MIB) * MIB
+
+
 def size_problems(kind: FsKind, size: int) -> list[Problem]:
     """What the tool does with a `kind` filesystem of `size` bytes, if it is wrong."""
     lim = LIMITS[kind]
@@ -260,23 +278,23 @@ def size_problems(kind: FsKind, size: int) -> list[Problem]:
     out: list[Problem] = []
     if kind in ("fat16", "fat32"):
         bits = 16 if kind == "fat16" else 32
-        low, high = fat_range_mib(bits)
+        low, high = fat_range(bits)
         geometry = fat_geometry(size, bits)
         if geometry is None:
             out.append(Problem(
-                "too-small" if size < high * MIB else "too-large",
+                "too-small" if size < high else "too-large",
                 f"{_size(size)} is outside what {version} makes as {kind.upper()}"
-                f" ({low} MiB to {_size(high * MIB)}: \"Attempting to create a too small or"
+                f" ({_size(low)} to {_size(high)}: \"Attempting to create a too small or"
                 " a too large filesystem\")",
-                f"make it between {low} MiB and {_size(high * MIB)}"
-                + (" or use fat32" if bits == 16 and size > high * MIB else "")))
+                f"make it between {_size(_ceil_mib(low))} and {_size(high // MIB * MIB)}"
+                + (" or use fat32" if bits == 16 and size > high else "")))
         elif not geometry.ok:
             out.append(Problem(
                 "fat-type",
                 f"{_size(size)} gives {geometry.clusters} clusters of"
                 f" {geometry.cluster_sectors * SECTOR} bytes with {version}: too few for"
                 f" FAT{bits}, so UEFI firmware and mtools read it as {geometry.read_as}",
-                f"make it at least {low} MiB" + (", or use fat16" if bits == 32 else "")))
+                f"make it at least {_size(_ceil_mib(low))}" + (", or use fat16" if bits == 32 else "")))
         if lim.max_bytes is not None and size > lim.max_bytes:
             out.append(Problem("too-large", f"{_size(size)} is more than {version} formats:"
                                f" {lim.max_reason}", f"make it at most {_size(lim.max_bytes)}"))
