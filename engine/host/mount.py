@@ -2,10 +2,10 @@
 
 `loop_mounted(path, fstype, mountpoint)` mounts the file through a loop
 device (`mount -o loop,noatime`) and always unmounts it again, also when the
-block fails or is interrupted; `unmount_stale(mountpoint)` removes a mount
-left by a process that was killed (SIGKILL cannot be caught). Needs root and
+block fails or is interrupted. Needs root and
 loop devices (`engine.host.kernel.missing("loop")`) and the filesystem in the
-kernel (`kernel_has`).
+kernel (`kernel_has`). `unmount_below(directory)` unmounts what a killed
+process left mounted inside its scratch directory (SIGKILL cannot be caught).
 """
 
 from __future__ import annotations
@@ -44,7 +44,22 @@ def loop_mounted(path: str, fstype: str, mountpoint: str, *, read_only: bool = F
                 raise ToolError(f"umount {mountpoint} failed: {proc.stderr.strip()}")
 
 
-def unmount_stale(mountpoint: str) -> None:
-    """Unmount `mountpoint` when something is mounted there (a killed build's)."""
-    if os.path.ismount(mountpoint):
-        run(["umount", "-l", mountpoint], check=False)
+def unmount_below(directory: str, mounts: str = "/proc/self/mounts") -> list[str]:
+    """Unmount (lazily) whatever is mounted inside `directory`: the loop
+    mounts of a build killed with SIGKILL, before its scratch is removed.
+    Returns the mountpoints."""
+    top = os.path.realpath(directory).rstrip("/") + "/"
+    found = []
+    try:
+        with open(mounts, encoding="utf-8", errors="surrogateescape") as fh:
+            for line in fh:
+                fields = line.split()
+                if len(fields) > 1:
+                    point = fields[1].replace("\\040", " ").replace("\\011", "\t")
+                    if point.startswith(top):
+                        found.append(point)
+    except OSError:
+        return []
+    for point in sorted(found, key=len, reverse=True):
+        run(["umount", "-l", point], check=False)
+    return found

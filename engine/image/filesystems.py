@@ -19,8 +19,9 @@ import struct
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError
+from engine.host import sparse
 from engine.host.tools import run
-from engine.image import fill, sparse
+from engine.image import fill
 from engine.image.btrfs_dev import set_device_uuid
 from engine.image.identity import Identity
 from engine.image.populate import Share, stage

@@ -19,26 +19,10 @@ import zlib
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError
+from engine.units import GPT_TYPE_GUIDS
 
-# sgdisk type code -> GPT type GUID
-TYPE_GUIDS: dict[str, str] = {
-    "EF02": "21686148-6449-6E6F-744E-656564454649",  # BIOS boot
-    "EF00": "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",  # EFI system
-    "8300": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",  # Linux filesystem
-    "8200": "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F",  # Linux swap
-    "8E00": "E6D6D379-F507-44C2-A23C-238F2A3DF928",  # Linux LVM
-    "FD00": "A19D880F-05FC-4D3B-A006-743F0F84911E",  # Linux RAID
-    "4100": "9E1A2D38-C612-4316-AA26-8B49521E5A8B",  # PowerPC PReP boot
-    "8302": "933AC7E1-2EB4-4F13-B844-0E14E2AEF915",  # Linux /home
-    "8303": "44479540-F297-41B2-9AF7-D131D5F0458A",  # Linux x86 root
-    "8304": "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",  # Linux x86-64 root
-    "8305": "B921B045-1DF0-41C3-AF44-4C6F280D3FAE",  # Linux ARM64 root
-    "8306": "3B8F8425-20E0-4F3B-907F-1A25A76F98E8",  # Linux /srv
-    "8310": "4D21B016-B534-45C2-A9FB-5C16E091FD2D",  # Linux /var
-    "8311": "7EC6F557-3BC5-4ACA-B293-16EF5DF639D1",  # Linux /var/tmp
-    "EA00": "BC13C2FF-59E6-4262-A352-B275FD6F7172",  # XBOOTLDR
-    "0700": "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",  # Microsoft basic data
-}
+# sgdisk type code -> GPT type GUID (the table lives in engine.units)
+TYPE_GUIDS: dict[str, str] = GPT_TYPE_GUIDS
 CODES_BY_GUID: dict[str, str] = {guid: code for code, guid in TYPE_GUIDS.items()}
 SIGNATURE = b"EFI PART"
 
@@ -118,6 +102,43 @@ def read_gpt(path: str, sector_size: int = 512) -> tuple[GptHeader, list[GptEntr
         name = raw[56:128].decode("utf-16-le").split("\0", 1)[0]
         entries.append(GptEntry(i + 1, _guid(raw[:16]), _guid(raw[16:32]), first, last, attrs, name))
     return header, entries
+
+
+def table_problems(path: str, disk_bytes: int, sector_size: int = 512) -> list[str]:
+    """What is wrong with the GPT of an image that sfdisk and libparted read
+    anyway (they quietly take the other copy): a primary or backup header
+    or entry array that is missing or does not match its CRC. An image
+    without any GPT header (msdos) has no problems here."""
+    found: dict[str, str | None] = {}  # primary/backup -> None (missing), "" (good) or the fault
+    with open(path, "rb") as fh:
+        fd = fh.fileno()
+        for where, lba in (("primary", 1), ("backup", disk_bytes // sector_size - 1)):
+            raw = os.pread(fd, sector_size, lba * sector_size)
+            if raw[:8] != SIGNATURE:
+                found[where] = None
+                continue
+            try:
+                header = _parse_header(raw)
+            except PartwrightError as exc:
+                found[where] = str(exc)
+                continue
+            table = os.pread(fd, header.num_entries * header.entry_size,
+                             header.entries_lba * sector_size)
+            crc = struct.unpack_from("<I", raw, 88)[0]
+            found[where] = "" if zlib.crc32(table) == crc else "entry array CRC mismatch"
+    primary, backup = found["primary"], found["backup"]
+    if primary is None and backup is None:
+        return []
+    problems: list[str] = []
+    if primary != "":
+        what = "missing" if primary is None else f"corrupt ({primary})"
+        problems.append(f"the primary GPT is {what}: the table was read from the backup GPT"
+                        " at the end of the disk")
+    if backup != "":
+        what = "missing" if backup is None else f"corrupt ({backup})"
+        problems.append(f"the backup GPT at the end of the disk is {what} (was the image"
+                        " grown or cut after the table was written?)")
+    return problems
 
 
 def patch_gpt(

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ToolError
-from engine.host import kernel
-from engine.image import sparse
+from engine.host import kernel, sparse
 from engine.image.build import build
 from engine.image.filesystems import FsSpec, make_filesystem, plan_filesystems
 from engine.image.identity import DEFAULT_EPOCH, make_identity
