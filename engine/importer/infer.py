@@ -127,8 +127,8 @@ def base_layout(found: Found) -> Layout:
                                                   "fat32", "fat16"))
         if bfs:
             changes["bootfilesystem"] = bfs
-    elif root is not None and (root.role in ("lvm", "raid") or readonly is not None):
-        changes["bootpartition"] = False
+    elif readonly is not None or (root is not None and root.role in ("lvm", "raid")):
+        changes["bootpartition"] = False  # KIWI's default would make one
     swap = found.origin("swap")
     if swap is not None:
         changes["oem_swap"] = True

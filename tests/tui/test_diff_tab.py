@@ -16,7 +16,7 @@ from tui.widgets.diff_view import DiffView
 
 def _rows(app: PartwrightApp) -> dict[str, str]:
     table: DataTable[object] = app.main.query_one("#diff-table", DataTable)
-    return {str(table.get_row(key)[0]): str(table.get_row(key)[4]) for key in table.rows}
+    return {str(table.get_row(key)[0]): str(table.get_row(key)[1]) for key in table.rows}
 
 
 async def test_the_diff_tab_follows_the_edits(tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ async def test_the_diff_tab_follows_the_edits(tmp_path: Path) -> None:
         app.main.query_one("#tabs").active = "tab-diff"
         await pilot.pause()
         verdict = str(app.main.query_one("#diff-verdict", Static).render())
-        assert "fits in place" in verdict and "the same" in verdict
+        assert "in-place" in verdict and "the same" in verdict
         await go_to(pilot, "home")
         await pilot.press("+")
         await pilot.pause()
@@ -38,7 +38,7 @@ async def test_the_diff_tab_follows_the_edits(tmp_path: Path) -> None:
         fates = _rows(app)
         assert fates["home"] == "lost" and fates["root"] == "lost"
         assert fates["homeclone3"] == "new" and fates["boot"] == "kept"
-        assert "rewrite the table" in str(app.main.query_one("#diff-verdict", Static).render())
+        assert "rewrite: the table must be rewritten" in str(app.main.query_one("#diff-verdict", Static).render())
         await pilot.press("ctrl+z")
         await pilot.pause()
         assert view.comparison is not None and view.comparison.verdict == "in-place"

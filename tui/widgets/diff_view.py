@@ -17,11 +17,9 @@ from engine.diff.model import Comparison
 from engine.plan.model import Entry
 from tui import look
 
-VERDICT_WORDS = {"in-place": "fits in place", "reflash": "re-flash slots",
-                 "rewrite": "rewrite the table"}
 FATE_STYLES = {"kept": "", "grown": "green", "reflash": "yellow", "lost": "bold red",
                "new": "cyan"}
-COLUMNS = ("Key", "As opened", "Now", "Change", "On a device running it")
+COLUMNS = ("Key", "On the device", "Change", "As opened", "Now")
 
 
 def where(e: Entry | None) -> str:
@@ -47,7 +45,7 @@ class DiffView(Vertical):
 
     def show(self, comparison: Comparison) -> None:
         self.comparison = comparison
-        head = Text(f"{VERDICT_WORDS[comparison.verdict]}: ", style="bold")
+        head = Text(f"{comparison.verdict}: ", style="bold")
         head.append(comparison.summary)
         for note in comparison.notes:
             head.append(f"\n{note}", style="italic")
@@ -57,4 +55,4 @@ class DiffView(Vertical):
         for c in comparison.changes:
             style = FATE_STYLES[c.fate]
             table.add_row(*(Text(cell, style=style) for cell in (
-                c.key, where(c.old), where(c.new), ", ".join(c.kinds), c.fate)), key=c.key)
+                c.key, c.fate, ", ".join(c.kinds), where(c.old), where(c.new))), key=c.key)
