@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from engine.errors import PartwrightError
+from engine.units import size_text
 
 
 def register(sub: Any) -> None:
@@ -76,7 +77,7 @@ def run_build(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(
-        f"{report.output}: {_size(report.disk_bytes)} {report.format}, {_size(report.allocated_bytes)}"
+        f"{report.output}: {size_text(report.disk_bytes)} {report.format}, {size_text(report.allocated_bytes)}"
         f" allocated, {len(report.checks)} filesystems checked clean, {report.seconds:.2f} s;"
         f" partids in {report.partids_path}"
     )
@@ -104,15 +105,6 @@ def _with_progress(work: Any) -> Any:
         return work(progress)
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
-        value /= 1024
-    return f"{n} B"
-
-
 def _container_lines(number: int, c: Any) -> list[str]:
     """What `partwright inspect` prints about a LUKS, LVM or md partition."""
     if c.kind == "crypto_LUKS":
@@ -126,11 +118,11 @@ def _container_lines(number: int, c: Any) -> list[str]:
         head = (f"md RAID{level} member of {c.raid_disks or '?'} disks, array UUID {c.uuid},"
                 f" device UUID {c.device_uuid or '-'}")
         if c.data_offset is not None:
-            head += f", data at {_size(c.data_offset)}"
+            head += f", data at {size_text(c.data_offset)}"
     lines = [f"partition {number}: {c.kind}: {head}"]
     for fs in c.inner:
         where = f"LV {fs.where}" if c.kind == "LVM2_member" else fs.where
-        lines.append(f"  {where}: {_size(fs.size)}, {fs.filesystem or 'no filesystem'}"
+        lines.append(f"  {where}: {size_text(fs.size)}, {fs.filesystem or 'no filesystem'}"
                      f"{f' {fs.label}' if fs.label else ''}, UUID {fs.uuid or '-'}")
     if c.note:
         lines.append(f"  ({c.note})")
@@ -154,7 +146,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     console = stdout_console()
     console.print(f"{report.path}: {report.format}, {report.table} table, disk id {report.disk_id},"
-                  f" {_size(report.disk_bytes)}, {_size(report.allocated_bytes)} allocated")
+                  f" {size_text(report.disk_bytes)}, {size_text(report.allocated_bytes)} allocated")
     table = Table(box=None, header_style="bold")
     for column in ("#", "start", "end", "type", "name", "fs", "label", "UUID", "PARTUUID"):
         table.add_column(column)

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.layout.model import ARCHES, Layout
 from engine.plan.model import Plan
+from engine.units import sectors_text
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -106,13 +107,6 @@ def run_partids(args: argparse.Namespace) -> int:
     return exit_status(plan, False)
 
 
-def _size(sectors: int) -> str:
-    mib = sectors * 512 / 1048576
-    if mib >= 1024:
-        return f"{mib / 1024:.1f} GiB"
-    return f"{mib:.1f} MiB"
-
-
 def print_plan(plan: Plan) -> None:
     """The table laid out like `sgdisk -p`, then the diagnostics (rich)."""
     from rich.table import Table
@@ -123,7 +117,7 @@ def print_plan(plan: Plan) -> None:
     lay = plan.layout
     est = " (estimated)" if plan.disk_size_estimated else ""
     console.print(
-        f"Disk: {_size(plan.disk_sectors)}{est}, {plan.disk_sectors} sectors of"
+        f"Disk: {sectors_text(plan.disk_sectors)}{est}, {plan.disk_sectors} sectors of"
         f" {plan.sector_size} bytes; table {plan.table}; firmware {lay.resolved_firmware};"
         f" arch {lay.arch}"
     )
@@ -134,7 +128,7 @@ def print_plan(plan: Plan) -> None:
         table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for e in plan.entries:
         style = "dim" if e.clone_of else None
-        table.add_row(str(e.number), str(e.start), str(e.end), _size(e.sectors), e.code,
+        table.add_row(str(e.number), str(e.start), str(e.end), sectors_text(e.sectors), e.code,
                       e.name or "", e.role, e.clone_of or "", style=style)
         if e.key == "root" and plan.volumes:
             for v in plan.volumes:
@@ -142,7 +136,7 @@ def print_plan(plan: Plan) -> None:
                 table.add_row("", "", "", size, "LV", f"  {v.name}", "volume",
                               v.mountpoint or "", style="italic")
     for f in plan.free:
-        table.add_row("", str(f.start), str(f.end), _size(f.sectors), "", "free space", "", "",
+        table.add_row("", str(f.start), str(f.end), sectors_text(f.sectors), "", "free space", "", "",
                       style="italic green")
     console.print(table)
     console.print()

@@ -249,7 +249,7 @@ def _inspect_raw(raw: str, path: str, fmt: str) -> InspectReport:
     with open(raw, "rb") as img:
         fd = img.fileno()
         for row in table.rows:
-            if table.label == "dos" and int(row.type, 16) in (0x5, 0xF, 0x85):
+            if table.label == "msdos" and int(row.type, 16) in (0x5, 0xF, 0x85):
                 fs: dict[str, str] = {}
             else:
                 fs = probe(Region(raw, row.start * table.sector_size, row.sectors * table.sector_size))

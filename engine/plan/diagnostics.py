@@ -19,25 +19,29 @@ from engine.layout.model import (
     Layout,
 )
 from engine.layout.names import GPT_NAME_MAX, name_problems, partition_name_problems
-from engine.plan.model import MIB_SECTORS, Diagnostic, Entry, FreeRegion, Severity
+from engine.plan.model import SEVERITIES, Diagnostic, Entry, FreeRegion, Severity
+from engine.units import (
+    GPT_MAX_ENTRIES,
+    GRAIN,
+    MAX_IMAGE_BYTES,
+    MIB,
+    MSDOS_MAX_NUMBER,
+    MSDOS_MAX_SECTORS,
+    MSDOS_PRIMARIES,
+    SECTOR_SIZE,
+    sectors_text,
+)
 
 if TYPE_CHECKING:
-    from engine.plan.kiwi_order import Request, Resolved
+    from engine.plan.kiwi_order import Request, Requests, Resolved
+    from engine.plan.placement import PlacementError
 
 __all__ = ["Diagnostic", "check_input", "check_plan", "ordered"]
 
-GPT_ENTRIES = 128
-MSDOS_PRIMARIES = 4
-MSDOS_MAX_SECTORS = 2**32
 SD_CLASSIC_MINORS = 15
-PLACE_LIMIT = 160  # more requests than any table holds: place no further
-
-
-def _mib(sectors: int) -> str:
-    mib = sectors / MIB_SECTORS
-    if mib >= 1024:
-        return f"{mib / 1024:.1f} GiB"
-    return f"{mib:.0f} MiB" if mib == int(mib) else f"{mib:.1f} MiB"
+# LVM keeps each volume's text in the 1 MiB metadata area vgcreate makes by
+# default; a thousand volumes are far past any real layout and below that limit
+VOLUME_LIMIT = 1000
 
 
 def check_input(layout: Layout) -> list[Diagnostic]:
@@ -60,15 +64,15 @@ def check_input(layout: Layout) -> list[Diagnostic]:
         out.append(Diagnostic("bad-size", "error", f"<size> must be positive, not {layout.size_mb} MiB"))
     if layout.disk_start_sector is not None:
         dss = layout.disk_start_sector
-        if dss < 2048:
+        if dss < GRAIN:
             out.append(Diagnostic("start-sector", "error",
-                                  f"disk_start_sector {dss} is below 2048, which KIWI's schema requires"))
-        elif dss % 2048:
+                                  f"disk_start_sector {dss} is below {GRAIN}, which KIWI's schema requires"))
+        elif dss % GRAIN:
             out.append(Diagnostic(
                 "start-sector-unaligned", "warning",
-                f"disk_start_sector {dss} is not a multiple of 2048: sgdisk moves the first"
+                f"disk_start_sector {dss} is not a multiple of {GRAIN}: sgdisk moves the first"
                 " partition to an aligned sector and its size comes out wrong",
-                None, "use a multiple of 2048"))
+                None, f"use a multiple of {GRAIN}"))
     if layout.devicepersistency is not None and layout.devicepersistency not in PERSISTENCY:
         out.append(Diagnostic("unknown-persistency", "error",
                               f"devicepersistency '{layout.devicepersistency}' is not one of"
@@ -99,7 +103,8 @@ def check_input(layout: Layout) -> list[Diagnostic]:
             out.append(Diagnostic("unknown-filesystem", "error",
                                   f"partition '{part.name}' has filesystem '{part.filesystem}',"
                                   f" not one of {', '.join(PARTITION_FILESYSTEMS)}", part.name))
-        if part.filesystem == "swap" and part.clone:
+        # a Layout built in code can carry values no description holds (swap here)
+        if str(part.filesystem) == "swap" and part.clone:
             out.append(Diagnostic("swap-clone", "warning",
                                   f"partition '{part.name}' is swap with {part.clone} clone(s):"
                                   " KIWI never clones swap", part.name, "set clone=\"0\""))
@@ -109,16 +114,18 @@ def check_input(layout: Layout) -> list[Diagnostic]:
 def check_plan(
     layout: Layout,
     r: Resolved,
-    reqs: Sequence[Request],
+    wanted: Requests,
     entries: Sequence[Entry],
     free: Sequence[FreeRegion],
-    failure: str | None,
+    failure: PlacementError | None,
     disk_sectors: int,
 ) -> list[Diagnostic]:
+    reqs = wanted.kept
     out: list[Diagnostic] = []
-    out += _table_limits(layout, r, reqs, entries, disk_sectors)
+    out += _table_limits(layout, r, wanted, entries, disk_sectors)
     out += _part_ids(reqs)
-    out += _failure(layout, r, reqs, entries, failure)
+    out += _failure(layout, r, wanted, entries, failure)
+    out += _counts_and_sizes(layout, r, disk_sectors)
     out += _clone_rules(layout, r, reqs)
     out += _space(layout, r, entries, free, disk_sectors)
     out += _names(r, reqs)
@@ -145,16 +152,17 @@ def check_plan(
     return out
 
 
-def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
+def _table_limits(layout: Layout, r: Resolved, wanted: Requests,
                   entries: Sequence[Entry], disk_sectors: int) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    n = len(reqs)
-    if r.table == "gpt" and n > GPT_ENTRIES:
+    reqs = wanted.kept
+    n = wanted.total
+    if r.table == "gpt" and n > GPT_MAX_ENTRIES:
         out.append(Diagnostic(
             "gpt-entries", "error",
-            f"the layout needs {n} partitions; a GPT made by sgdisk holds {GPT_ENTRIES}"
-            f" entries, so KIWI fails creating partition {GPT_ENTRIES + 1}",
-            reqs[GPT_ENTRIES].key,
+            f"the layout needs {n} partitions; a GPT made by sgdisk holds {GPT_MAX_ENTRIES}"
+            f" entries, so KIWI fails creating partition {GPT_MAX_ENTRIES + 1}",
+            reqs[GPT_MAX_ENTRIES].key,
             f"use fewer clones, or enlarge the table (sgdisk --resize-table={_pow2(n)})"))
     if r.table == "msdos":
         if not layout.dosparttable_extended_layout and n > MSDOS_PRIMARIES:
@@ -163,10 +171,17 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
                 f"the layout needs {n} partitions; an msdos table holds {MSDOS_PRIMARIES}"
                 " primary partitions and fdisk fails on partition 5",
                 reqs[MSDOS_PRIMARIES].key, "set dosparttable_extended_layout=\"true\" or use gpt"))
+        elif layout.dosparttable_extended_layout and n + 1 > MSDOS_MAX_NUMBER:
+            out.append(Diagnostic(
+                "msdos-numbers", "error",
+                f"the layout needs {n} partitions and the extended one; fdisk numbers DOS"
+                f" partitions up to {MSDOS_MAX_NUMBER}, so KIWI fails creating partition"
+                f" {MSDOS_MAX_NUMBER + 1}",
+                reqs[MSDOS_MAX_NUMBER - 1].key, "use fewer clones, or a gpt table"))
         if disk_sectors > MSDOS_MAX_SECTORS:
             out.append(Diagnostic(
                 "msdos-2tib", "error",
-                f"the disk is {_mib(disk_sectors)}; an msdos table addresses 2 TiB",
+                f"the disk is {sectors_text(disk_sectors)}; an msdos table addresses 2 TiB",
                 None, "use a gpt table (efiparttable=\"gpt\" with efi firmware)"))
     if layout.gpt_hybrid_mbr and not layout.force_mbr and r.efi and r.table == "msdos":
         out.append(Diagnostic(
@@ -211,6 +226,32 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
     return out
 
 
+def _counts_and_sizes(layout: Layout, r: Resolved, disk_sectors: int) -> list[Diagnostic]:
+    """Counts and sizes no table or image file can hold, and counts with no effect."""
+    out: list[Diagnostic] = []
+    if layout.boot_clone > 0 and not r.boot:
+        out.append(Diagnostic(
+            "boot-clone-no-boot", "warning",
+            f"boot_clone=\"{layout.boot_clone}\" has no effect: this layout has no boot"
+            " partition, and KIWI clones only a boot partition it makes",
+            None, "set bootpartition=\"true\", or drop boot_clone"))
+    volumes = layout.systemdisk.volumes if layout.systemdisk is not None else ()
+    if len(volumes) > VOLUME_LIMIT:
+        out.append(Diagnostic(
+            "too-many-volumes", "error",
+            f"<systemdisk> has {len(volumes)} volumes; LVM's default metadata area, which"
+            f" KIWI's vgcreate keeps, holds about {VOLUME_LIMIT} and lvcreate fails past it",
+            None, "use fewer volumes"))
+    if disk_sectors * SECTOR_SIZE > MAX_IMAGE_BYTES:
+        out.append(Diagnostic(
+            "disk-too-large", "error",
+            f"the disk would be {disk_sectors // GRAIN} MiB ({disk_sectors} sectors); no image"
+            f" file can be larger than {MAX_IMAGE_BYTES // MIB} MiB (a signed 64-bit offset),"
+            " so KIWI's qemu-img and the build fail",
+            None, "use a smaller <size>, oem-systemsize or partition sizes"))
+    return out
+
+
 def _pow2(n: int) -> int:
     size = 128
     while size < n:
@@ -222,7 +263,7 @@ def _part_ids(reqs: Sequence[Request]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     number = 0
     owner: dict[int, str] = {}
-    for req in reqs[:PLACE_LIMIT]:
+    for req in reqs:
         number = req.part_id if req.part_id else number + 1
         if number in owner:
             out.append(Diagnostic(
@@ -234,28 +275,39 @@ def _part_ids(reqs: Sequence[Request]) -> list[Diagnostic]:
     return out
 
 
-def _failure(layout: Layout, r: Resolved, reqs: Sequence[Request],
-             entries: Sequence[Entry], failure: str | None) -> list[Diagnostic]:
-    if failure is None:
+def _failure(layout: Layout, r: Resolved, wanted: Requests,
+             entries: Sequence[Entry], exc: PlacementError | None) -> list[Diagnostic]:
+    if exc is None:
         return []
-    if len(reqs) > (GPT_ENTRIES if r.table == "gpt" else MSDOS_PRIMARIES):
+    reqs = wanted.kept
+    failure = str(exc)
+    if wanted.total > (GPT_MAX_ENTRIES if r.table == "gpt" else MSDOS_PRIMARIES):
         if r.table == "gpt" or not layout.dosparttable_extended_layout:
             return []  # said by the table limits
-    if "collide" in failure or "in use" in failure or "exists already" in failure:
+    if exc.kind == "number-in-use":
         return []  # said by part-id-collision
-    if "numbers logical partitions itself" in failure:
+    if exc.kind == "table-full":
+        if r.table == "msdos" and layout.dosparttable_extended_layout and wanted.total + 1 > MSDOS_MAX_NUMBER:
+            return []  # said by the table limits
+        holder = next((q for q in reqs if q.part_id == exc.number), None)
+        return [Diagnostic(
+            "part-id-range", "error",
+            f"{holder.gpt_name if holder else f'partition {exc.number}'} gets number {exc.number}:"
+            f" {failure}, so KIWI fails",
+            holder.key if holder else None, "use part_id values the table holds")]
+    if exc.kind == "logical-number":
         failed = next((q for q in reqs if q.part_id), reqs[0])
         return [Diagnostic(
             "msdos-logical-id", "error",
             f"{failure}: on msdos an explicit part_id must be the number fdisk would give anyway",
             failed.key, "drop the part_id attributes on msdos")]
-    if failure.startswith("KIWI crashes"):
+    if exc.kind == "text-size":
         first = reqs[0]
         return [Diagnostic(
             "kiwi-crash", "error",
             f"{failure}: KIWI's msdos code grows partition 1 by the disk_start_sector offset and"
-            " fails when that partition is a boot, swap, spare or clone partition",
-            first.key, "use disk_start_sector 2048 on msdos, or a gpt table")]
+            f" fails when that partition is a boot, swap, spare or clone partition",
+            first.key, f"use disk_start_sector {GRAIN} on msdos, or a gpt table")]
     placed = len([e for e in entries if e.role != "extended"])
     failed = reqs[min(placed, len(reqs) - 1)]
     root_sized_from_disk = not (layout.oem_systemsize and not r.resize)
@@ -347,11 +399,11 @@ def _space(layout: Layout, r: Resolved, entries: Sequence[Entry], free: Sequence
                 f" {part.mountpoint} needs {data} MiB (KiwiPartitionTooSmallError)",
                 part.name, f"make it larger than {data} MiB"))
     total = sum(f.sectors for f in free)
-    if total >= MIB_SECTORS and entries:
+    if total >= GRAIN and entries:
         last = max(entries, key=lambda e: e.end)
         out.append(Diagnostic(
             "unpartitioned", "info",
-            f"{_mib(total)} ({total} sectors) left unpartitioned"
+            f"{sectors_text(total)} ({total} sectors) left unpartitioned"
             + (f" after partition {last.number}" if free and free[-1].start > last.end else ""),
             None))
     return out
@@ -361,7 +413,7 @@ def _names(r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     if r.table != "gpt":
         return out
-    for req in reqs[:PLACE_LIMIT]:
+    for req in reqs:
         if len(req.gpt_name) > GPT_NAME_MAX:
             out.append(Diagnostic(
                 "gpt-name-length", "warning",
@@ -370,7 +422,7 @@ def _names(r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:
     return out
 
 
-_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_SEVERITY_ORDER = {severity: i for i, severity in enumerate(SEVERITIES)}
 
 
 def ordered(found: Iterable[Diagnostic]) -> list[Diagnostic]:

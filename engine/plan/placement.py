@@ -13,15 +13,37 @@ with the tool's reason; KIWI then fails, the planner reports it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-GRAIN = 2048  # sgdisk and fdisk align to 1 MiB on 512-byte sectors
-GPT_HEAD = 34  # protective MBR, GPT header, 128 entries of 128 bytes
-GPT_TAIL = 33  # backup entries and backup header
-GPT_MAX_ENTRIES = 128
+from engine.units import (
+    GPT_HEAD,
+    GPT_MAX_ENTRIES,
+    GPT_TAIL,
+    GRAIN,
+    MSDOS_MAX_NUMBER,
+    MSDOS_PRIMARIES,
+)
+
+FailureKind = Literal[
+    "table-full",  # the number is past the table's entries (GPT 128, msdos 4 primaries)
+    "number-in-use",  # another partition has the number already
+    "no-space",  # nothing of the disk is free any more
+    "not-free",  # the requested start sector belongs to another partition
+    "does-not-fit",  # the partition runs past the end of its free space
+    "logical-number",  # msdos: fdisk numbers logical partitions itself, not as asked
+    "text-size",  # KIWI's msdos start-sector arithmetic meets a size held as text
+]
 
 
 class PlacementError(Exception):
-    """The partitioning tool would refuse this request."""
+    """The partitioning tool (or KIWI driving it) would refuse this request:
+    `kind` says which refusal, `number` the partition number concerned, the
+    message says it in the tool's words."""
+
+    def __init__(self, kind: FailureKind, number: int, message: str) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+        self.number = number
 
 
 @dataclass(frozen=True)
@@ -83,18 +105,22 @@ class GptTable:
     def add(self, number: int, mbsize: int | None, start: int = 0) -> Slot:
         """`sgdisk --align-end -n number:start:(+mbsizeM | 0)`."""
         if number < 1 or number > GPT_MAX_ENTRIES:
-            raise PlacementError(f"Could not create partition {number}: the table has 128 entries")
+            raise PlacementError("table-full", number, f"Could not create partition {number}:"
+                                 f" the table has {GPT_MAX_ENTRIES} entries")
         if any(s.number == number for s in self.slots):
-            raise PlacementError(f"Could not create partition {number}: the number is in use")
+            raise PlacementError("number-in-use", number,
+                                 f"Could not create partition {number}: the number is in use")
         blocks = self._free_blocks()
         if not blocks:
-            raise PlacementError(f"Could not create partition {number}: no free space")
+            raise PlacementError("no-space", number,
+                                 f"Could not create partition {number}: no free space")
         if start:
             requested = start
             first = self._align_start(start)
             block = self._block_of(first)
             if block is None:
-                raise PlacementError(f"Could not create partition {number}: sector {start} is not free")
+                raise PlacementError("not-free", number,
+                                     f"Could not create partition {number}: sector {start} is not free")
         else:
             # the default start: the first sector of the largest free block
             block = max(blocks, key=lambda b: (b[1] - b[0], -b[0]))
@@ -114,7 +140,7 @@ class GptTable:
             last = requested + mbsize * GRAIN - 1
         if first > block[1] or last > block[1] or last < first:
             raise PlacementError(
-                f"Could not create partition {number} from {first} to {last}"
+                "does-not-fit", number, f"Could not create partition {number} from {first} to {last}"
             )
         slot = Slot(number, first, last)
         self.slots.append(slot)
@@ -148,16 +174,18 @@ class MsdosTable:
         return [s for s in self.slots if not s.logical]
 
     def add_primary(self, number: int, mbsize: int | None) -> Slot:
-        if number > 4 or len(self._primaries()) >= 4:
+        if number > MSDOS_PRIMARIES or len(self._primaries()) >= MSDOS_PRIMARIES:
             raise PlacementError(
-                f"partition {number}: a DOS table holds 4 primary partitions"
+                "table-full", number,
+                f"partition {number}: a DOS table holds {MSDOS_PRIMARIES} primary partitions"
             )
         if any(s.number == number for s in self.slots):
-            raise PlacementError(f"partition {number} exists already")
+            raise PlacementError("number-in-use", number, f"partition {number} exists already")
         first = self._next_free(GRAIN, self.last, self._primaries(), 0)
         end = self.last if mbsize is None else first + mbsize * GRAIN - 1
         if first > self.last or end > self.last or end < first:
             raise PlacementError(
+                "does-not-fit", number,
                 f"partition {number} ({mbsize} MiB) does not fit: sectors {first}-{end},"
                 f" the disk ends at {self.last}"
             )
@@ -168,7 +196,8 @@ class MsdosTable:
     def add_extended(self, number: int) -> Slot:
         first = self._next_free(GRAIN, self.last, self._primaries(), 0)
         if first > self.last:
-            raise PlacementError(f"no space left for the extended partition {number}")
+            raise PlacementError("no-space", number,
+                                 f"no space left for the extended partition {number}")
         slot = Slot(number, first, self.last, extended=True)
         self.slots.append(slot)
         self.extended = slot
@@ -177,8 +206,13 @@ class MsdosTable:
     def add_logical(self, number: int, mbsize: int | None) -> Slot:
         assert self.extended is not None
         logicals = [s for s in self.slots if s.logical]
+        if number > MSDOS_MAX_NUMBER:
+            raise PlacementError(
+                "table-full", number,
+                f"partition {number}: fdisk numbers DOS partitions up to {MSDOS_MAX_NUMBER}")
         if number != 5 + len(logicals):
             raise PlacementError(
+                "logical-number", number,
                 f"partition {number}: fdisk numbers logical partitions itself"
                 f" (the next one is {5 + len(logicals)}), so sfdisk cannot find partition {number}"
             )
@@ -188,6 +222,7 @@ class MsdosTable:
         end = self.extended.end if mbsize is None else first + mbsize * GRAIN - 1
         if first > self.extended.end or end > self.extended.end or end < first:
             raise PlacementError(
+                "does-not-fit", number,
                 f"logical partition {number} ({mbsize} MiB) does not fit: sectors"
                 f" {first}-{end}, the disk ends at {self.extended.end}"
             )

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.layout.model import Layout
+from engine.layout.model import Arch, Layout, TableType
 from engine.plan import diagnostics
 from engine.plan.kiwi_order import Request, Resolved, requests, resolve
-from engine.plan.model import MIB_SECTORS, Entry, FreeRegion, LogicalVolume, Plan
+from engine.plan.model import Entry, FreeRegion, LogicalVolume, Plan, Wanted
 from engine.plan.partids import partids_for
 from engine.plan.placement import GptTable, MsdosTable, PlacementError, Slot
+from engine.units import GPT_TAIL, GRAIN, MIB, SECTOR_SIZE
 
 GPT_CODES = {
     "t.csm": "EF02", "t.efi": "EF00", "t.linux": "8300", "t.swap": "8200",
@@ -36,7 +37,7 @@ MBR_FROM_GPT = {  # sgdisk's MBR conversion of the GPT type codes KIWI uses
 
 def place(
     reqs: list[Request], r: Resolved, layout: Layout, disk_sectors: int
-) -> tuple[list[tuple[Request | None, Slot]], str | None, bool]:
+) -> tuple[list[tuple[Request | None, Slot]], PlacementError | None, bool]:
     """Run the requests through the table emulator. Returns the placed slots
     (None request = the msdos extended partition), KIWI's failure if any, and
     whether the msdos start-sector fix-up re-created partition 1."""
@@ -54,8 +55,8 @@ def place(
             dos = MsdosTable(disk_sectors)
             extended = bool(layout.dosparttable_extended_layout)
             first_mb_extra = 0
-            if r.start_sector > 2048:
-                first_mb_extra = int((r.start_sector - 2048) * 512 / (1024 * 1024))
+            if r.start_sector > GRAIN:
+                first_mb_extra = int((r.start_sector - GRAIN) * SECTOR_SIZE / MIB)
             for i, req in enumerate(reqs):
                 if extended and i == 3:
                     number = number + 1
@@ -65,9 +66,10 @@ def place(
                     placed.append((req, dos.add_logical(number, req.mbsize)))
                 else:
                     mb = req.mbsize
-                    if number == 1 and mb is not None and r.start_sector > 2048:
+                    if number == 1 and mb is not None and r.start_sector > GRAIN:
                         if req.size_is_text:
                             raise PlacementError(
+                                "text-size", number,
                                 f"KIWI crashes: TypeError adding the start-sector offset to"
                                 f" the size of {req.gpt_name}, which it holds as text"
                             )
@@ -79,11 +81,11 @@ def place(
                 for q, slot in placed
             ]
     except PlacementError as exc:
-        return placed, str(exc), False
+        return placed, exc, False
     return placed, None, recreated
 
 
-def _entry(req: Request | None, slot: Slot, table: str) -> Entry:
+def _entry(req: Request | None, slot: Slot, table: TableType) -> Entry:
     if req is None:
         return Entry(number=slot.number, start=slot.start, end=slot.end, code="5",
                      name=None, role="extended", key="extended")
@@ -92,18 +94,19 @@ def _entry(req: Request | None, slot: Slot, table: str) -> Entry:
         number=slot.number, start=slot.start, end=slot.end,
         code=codes[req.type_name],
         name=req.gpt_name if table == "gpt" else None,
-        role=req.role, key=req.key, clone_of=req.clone_of,
+        role=req.role, key=req.key, clone_of=req.clone_of, clone_index=req.clone_index,
+        fills_rest=req.mbsize is None,
         filesystem=req.filesystem, mountpoint=req.mountpoint, label=req.label,
         logical=slot.logical,
     )
 
 
 # sgdisk's codes for the Discoverable Partitions root type of each arch
-DPS_ROOT = {"x86_64": "8304", "aarch64": "8305", "i686": "8303", "i586": "8303",
+DPS_ROOT: dict[Arch | str, str] = {"x86_64": "8304", "aarch64": "8305", "i686": "8303", "i586": "8303",
             "ppc64le": "FFFF", "riscv64": "FFFF", "s390x": "FFFF"}
 
 
-def _dps(entry: Entry, arch: str) -> Entry:
+def _dps(entry: Entry, arch: Arch) -> Entry:
     """apply_dps_codes: KIWI types the root (and read-only root) by arch and
     the boot partition as XBOOTLDR; clones, LVM and RAID roots keep theirs."""
     if entry.clone_of:
@@ -115,26 +118,26 @@ def _dps(entry: Entry, arch: str) -> Entry:
     return entry
 
 
-def free_regions(entries: list[Entry], table: str, disk_sectors: int) -> list[FreeRegion]:
+def free_regions(entries: list[Entry], table: TableType, disk_sectors: int) -> list[FreeRegion]:
     """Unpartitioned space of at least 1 MiB after the first partition
     (the lead-in and EBR slots are not free space)."""
     if table == "gpt":
-        last_usable = disk_sectors - 34
+        last_usable = disk_sectors - GPT_TAIL - 1
     else:
         last_usable = disk_sectors - 1
     spans = sorted((e.start, e.end, e.logical) for e in entries if e.role != "extended")
     ext = next((e for e in entries if e.role == "extended"), None)
     regions: list[FreeRegion] = []
-    cursor = spans[0][0] if spans else MIB_SECTORS
+    cursor = spans[0][0] if spans else GRAIN
     for start, end, logical in spans:
         gap = start - cursor
-        ebr = MIB_SECTORS if logical else 0
-        if gap > ebr and gap - ebr >= MIB_SECTORS:
+        ebr = GRAIN if logical else 0
+        if gap > ebr and gap - ebr >= GRAIN:
             regions.append(FreeRegion(cursor, start - 1 - ebr))
         cursor = max(cursor, end + 1)
     # inside the extended partition another logical one costs its EBR grain too
-    tail_ebr = MIB_SECTORS if ext is not None and cursor <= ext.end else 0
-    if last_usable - cursor - tail_ebr + 1 >= MIB_SECTORS:
+    tail_ebr = GRAIN if ext is not None and cursor <= ext.end else 0
+    if last_usable - cursor - tail_ebr + 1 >= GRAIN:
         regions.append(FreeRegion(cursor, last_usable))
     return regions
 
@@ -143,13 +146,12 @@ def plan(layout: Layout) -> Plan:
     """The partition table, /config.partids and diagnostics for `layout`."""
     found = diagnostics.check_input(layout)
     r = resolve(layout)
-    reqs, notes = requests(layout, r)
+    wanted, notes = requests(layout, r)
+    reqs = wanted.kept
     found += notes
-    partitioned_sectors = max(r.size.partitioned_mb, 0) * MIB_SECTORS
-    disk_sectors = max(r.size.total_mb, 0) * MIB_SECTORS
-    # a table holds at most a few hundred entries: place no further than that
-    placed, failure, recreated = place(
-        reqs[: diagnostics.PLACE_LIMIT], r, layout, partitioned_sectors)
+    partitioned_sectors = max(r.size.partitioned_mb, 0) * GRAIN
+    disk_sectors = max(r.size.total_mb, 0) * GRAIN
+    placed, failure, recreated = place(reqs, r, layout, partitioned_sectors)
     entries = [_entry(q, s, r.table) for q, s in placed]
     if recreated:
         # KIWI's set_start_sector (run last) deletes partition 1 and re-creates it with
@@ -165,7 +167,7 @@ def plan(layout: Layout) -> Plan:
         entries = [replace(e, name=None, code=MBR_FROM_GPT.get(e.code, "83")) for e in entries]
     free = free_regions(entries, table, disk_sectors)
     ids = partids_for(placed, layout)
-    found += diagnostics.check_plan(layout, r, reqs, entries, free, failure, disk_sectors)
+    found += diagnostics.check_plan(layout, r, wanted, entries, free, failure, disk_sectors)
     volumes: tuple[LogicalVolume, ...] = ()
     if layout.volume_manager == "lvm" and layout.systemdisk is not None:
         volumes = tuple(
@@ -182,4 +184,6 @@ def plan(layout: Layout) -> Plan:
         partids=ids,
         diagnostics=tuple(diagnostics.ordered(found)),
         volumes=volumes,
+        wanted=tuple(Wanted(q.key, q.role, q.clone_of, q.clone_index) for q in reqs),
+        boot_partition=r.boot,
     )

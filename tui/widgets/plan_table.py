@@ -14,6 +14,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from engine.plan.model import Plan
+from engine.units import MIB
 from tui import look
 from tui.messages import EditRequested, PartitionChosen
 from tui.widgets.grid import Cell, Column, Grid
@@ -26,7 +27,6 @@ COLUMNS = (
 FREE_PREFIX = "free:"
 VOLUME_PREFIX = "volume:"
 INERT = (FREE_PREFIX, VOLUME_PREFIX)  # rows that are no partition: nothing to choose or edit
-MIB = 1024 * 1024
 
 
 def groups(plan: Plan) -> dict[str, str]:
