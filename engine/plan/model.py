@@ -61,8 +61,6 @@ class Entry:
             "name": self.name,
             "role": self.role,
             "clone_of": self.clone_of,
-            "clone_index": self.clone_index,
-            "fills_rest": self.fills_rest,
             "filesystem": self.filesystem,
             "mountpoint": self.mountpoint,
         }
