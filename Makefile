@@ -9,9 +9,16 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages: build deps of pyparted, the partitioning, filesystem,
 # container and overlay tools the engine drives, and tmux for the terminal test.
+# The updaters whose configurations partwright writes, for the tests that run
+# them: rauc (with dbus and squashfs-tools for bundles, grub-common for
+# grub-editenv and grub-script-check), swupdate (cpio and openssl pack and
+# sign a .swu), mender-artifact and mender-client; systemd 252 ships
+# systemd-repart itself (Debian 12 has no separate systemd-repart package).
 DEB_PKGS := libparted-dev pkg-config gcc fdisk gdisk parted util-linux e2fsprogs \
             xfsprogs btrfs-progs dosfstools mtools cryptsetup-bin lvm2 mdadm \
-            qemu-utils uml-utilities xxd tmux uuid-runtime systemd
+            qemu-utils uml-utilities xxd tmux uuid-runtime systemd \
+            rauc dbus squashfs-tools grub-common swupdate cpio openssl \
+            mender-artifact mender-client
 
 .PHONY: all run test sysdeps venv lint typecheck pytest screenshots bench clean
 

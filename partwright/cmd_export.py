@@ -5,7 +5,8 @@ the `--set` edits applied (in its own schema version unless `--upgrade`); a
 bare `<type>` FILE becomes a complete 8.5 description with marked
 placeholders. `--type-only` writes just the `<type>`. OUT is written
 atomically; FILE is never touched unless OUT names it. `-o -` writes to
-standard output.
+standard output. `--target NAME` writes an updater's slot configuration
+instead (partwright/export_target.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from typing import Any
 
 from engine.layout.model import ARCHES
+from partwright import export_target
 
 
 def register(sub: Any) -> None:
@@ -24,7 +26,8 @@ def register(sub: Any) -> None:
         description="Write FILE with its layout (and any --set edits) to OUT.",
     )
     p.add_argument("file", metavar="FILE", help="KIWI description or bare <type> element")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="where to write ('-': stdout)")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="where to write ('-': stdout); required")
     p.add_argument("--type-only", action="store_true", help="write only the <type> element")
     p.add_argument("--profile", metavar="NAME", help="use the <type> of this profile")
     p.add_argument("--type", type=int, metavar="N", dest="type_index",
@@ -38,6 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("--name", default="partwright-image",
                    help="image name when a bare <type> becomes a full description")
     p.add_argument("--arch", choices=ARCHES, help="target architecture (default x86_64)")
+    export_target.add_arguments(p)
     p.set_defaults(func=run_export)
 
     e = sub.add_parser("example", help="write the built-in example description")
@@ -68,8 +72,20 @@ def export_bytes(args: argparse.Namespace) -> bytes:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    export_target.refuse_mixing(args)
+    if args.target:
+        return _run_target(args)
     _write(args.output, export_bytes(args))
     return 0
+
+
+def _run_target(args: argparse.Namespace) -> int:
+    from engine.kiwi.assign import apply_sets
+    from engine.kiwi.read import load
+    from engine.plan.planner import plan as make_plan
+
+    desc = load(args.file, profile=args.profile, type_index=args.type_index, arch=args.arch)
+    return export_target.run(args, desc, make_plan(apply_sets(desc.layout, args.sets)))
 
 
 def example_bytes() -> bytes:

@@ -66,7 +66,7 @@ def write_table(path: str, plan: Plan, ident: Identity) -> TableIds:
         raise ToolError(f"libparted could not write the {plan.table} table: {exc}") from exc
     if plan.table == "gpt":
         disk_guid = ident.uuid_str("disk-guid").upper()
-        partuuids = {e.number: ident.uuid_str(f"partuuid/{e.number}") for e in plan.entries}
+        partuuids = dict(planned_ids(plan, ident).partuuids)
         types = {e.number: gpt.type_guid(e.code) for e in plan.entries}
         renumber = {got: want for got, want in numbers.items() if got != want}
         gpt.patch_gpt(
@@ -74,8 +74,20 @@ def write_table(path: str, plan: Plan, ident: Identity) -> TableIds:
             renumber=renumber or None, sector_size=plan.sector_size,
         )
         return TableIds(disk_guid.lower(), tuple(sorted(partuuids.items())))
+    ids = planned_ids(plan, ident)
+    gpt.set_mbr_disk_id(path, int(ids.disk_id, 16))
+    return ids
+
+
+def planned_ids(plan: Plan, ident: Identity) -> TableIds:
+    """The disk identifier and every PARTUUID a build with `ident` writes,
+    without writing anything (updater configurations name slots by them)."""
+    if plan.table == "gpt":
+        return TableIds(
+            ident.uuid_str("disk-guid"),
+            tuple(sorted((e.number, ident.uuid_str(f"partuuid/{e.number}")) for e in plan.entries)),
+        )
     disk_id = ident.serial("msdos-disk-id")
-    gpt.set_mbr_disk_id(path, disk_id)
     return TableIds(
         f"0x{disk_id:08x}",
         tuple((e.number, f"{disk_id:08x}-{e.number:02x}") for e in plan.entries),
@@ -135,3 +147,31 @@ def _write_with_parted(path: str, plan: Plan) -> dict[int, int]:
         return numbers
     finally:
         dev.close()
+
+
+def image_ids(path: str, plan: Plan) -> TableIds:
+    """The PARTUUIDs of an image built for `plan`, read from its table; a
+    one-line error when the image does not hold the plan's partitions."""
+    try:
+        if plan.table == "gpt":
+            header, found = gpt.read_gpt(path, plan.sector_size)
+            by_number = {g.number: g for g in found}
+            for e in plan.entries:
+                g = by_number.get(e.number)
+                if g is None or (g.first, g.last) != (e.start, e.end):
+                    where = "no partition" if g is None else f"sectors {g.first}-{g.last}"
+                    raise PartwrightError(
+                        f"{path}: partition {e.number} is {where}, the plan has sectors"
+                        f" {e.start}-{e.end}: not an image of this layout")
+            return TableIds(header.disk_guid.lower(),
+                            tuple((e.number, by_number[e.number].part_guid.lower())
+                                  for e in plan.entries))
+        disk_id = gpt.read_mbr_disk_id(path)
+    except OSError as exc:
+        raise PartwrightError(f"{path}: cannot read the image: {exc.strerror or exc}") from None
+    except PartwrightError as exc:
+        if exc.message.startswith(path):
+            raise
+        raise PartwrightError(f"{path}: {exc.message}") from None
+    return TableIds(f"0x{disk_id:08x}",
+                    tuple((e.number, f"{disk_id:08x}-{e.number:02x}") for e in plan.entries))

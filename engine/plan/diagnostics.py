@@ -10,25 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from engine.layout.model import (
-    BOOT_FILESYSTEMS,
-    FIRMWARES,
-    PARTITION_FILESYSTEMS,
-    PERSISTENCY,
-    ROOT_FILESYSTEMS,
-    Layout,
-)
-from engine.layout.names import GPT_NAME_MAX, name_problems, partition_name_problems
+from engine.layout.model import Layout
+from engine.layout.names import GPT_NAME_MAX
 from engine.plan.model import SEVERITIES, Diagnostic, Entry, FreeRegion, Severity
+from engine.plan.refusals import counts_and_sizes
 from engine.units import (
     GPT_MAX_ENTRIES,
     GRAIN,
-    MAX_IMAGE_BYTES,
-    MIB,
     MSDOS_MAX_NUMBER,
     MSDOS_MAX_SECTORS,
     MSDOS_PRIMARIES,
-    SECTOR_SIZE,
     sectors_text,
 )
 
@@ -36,79 +27,9 @@ if TYPE_CHECKING:
     from engine.plan.kiwi_order import Request, Requests, Resolved
     from engine.plan.placement import PlacementError
 
-__all__ = ["Diagnostic", "check_input", "check_plan", "ordered"]
+__all__ = ["Diagnostic", "check_plan", "ordered"]
 
 SD_CLASSIC_MINORS = 15
-# LVM keeps each volume's text in the 1 MiB metadata area vgcreate makes by
-# default; a thousand volumes are far past any real layout and below that limit
-VOLUME_LIMIT = 1000
-
-
-def check_input(layout: Layout) -> list[Diagnostic]:
-    """Values no KIWI description could hold (the TUI can produce them)."""
-    out: list[Diagnostic] = []
-    if layout.firmware is not None and layout.firmware not in FIRMWARES:
-        out.append(Diagnostic("unknown-firmware", "error",
-                              f"firmware '{layout.firmware}' is not one of {', '.join(FIRMWARES)}"))
-    if layout.filesystem is not None and layout.filesystem not in ROOT_FILESYSTEMS:
-        out.append(Diagnostic("unknown-filesystem", "error",
-                              f"root filesystem '{layout.filesystem}' is not one of"
-                              f" {', '.join(ROOT_FILESYSTEMS)}", "root"))
-    if layout.bootfilesystem is not None and layout.bootfilesystem not in BOOT_FILESYSTEMS:
-        out.append(Diagnostic("unknown-filesystem", "error",
-                              f"boot filesystem '{layout.bootfilesystem}' is not one of"
-                              f" {', '.join(BOOT_FILESYSTEMS)}", "boot"))
-    if layout.root_clone < 0 or layout.boot_clone < 0:
-        out.append(Diagnostic("negative-clones", "error", "a clone count cannot be negative"))
-    if layout.size_mb is not None and layout.size_mb <= 0:
-        out.append(Diagnostic("bad-size", "error", f"<size> must be positive, not {layout.size_mb} MiB"))
-    if layout.disk_start_sector is not None:
-        dss = layout.disk_start_sector
-        if dss < GRAIN:
-            out.append(Diagnostic("start-sector", "error",
-                                  f"disk_start_sector {dss} is below {GRAIN}, which KIWI's schema requires"))
-        elif dss % GRAIN:
-            out.append(Diagnostic(
-                "start-sector-unaligned", "warning",
-                f"disk_start_sector {dss} is not a multiple of {GRAIN}: sgdisk moves the first"
-                " partition to an aligned sector and its size comes out wrong",
-                None, f"use a multiple of {GRAIN}"))
-    if layout.devicepersistency is not None and layout.devicepersistency not in PERSISTENCY:
-        out.append(Diagnostic("unknown-persistency", "error",
-                              f"devicepersistency '{layout.devicepersistency}' is not one of"
-                              f" {', '.join(PERSISTENCY)}"))
-    seen: set[str] = set()
-    for part in layout.partitions:
-        if part.name in seen:
-            out.append(Diagnostic("duplicate-name", "error",
-                                  f"two partitions are named '{part.name}'", part.name))
-        seen.add(part.name)
-        for problem in name_problems(part.name):
-            code = "reserved-name" if "reserved" in problem else "shell-name"
-            out.append(Diagnostic(code, "error", f"partition {problem}", part.name,
-                                  "choose another name"))
-        if part.partition_name is not None:
-            for problem in partition_name_problems(part.partition_name):
-                out.append(Diagnostic("partition-name", "error", problem, part.name))
-        if part.size_mb <= 0:
-            out.append(Diagnostic(
-                "clone-no-size" if part.clone else "bad-size", "error",
-                f"partition '{part.name}' has size {part.size_mb} MiB"
-                + (f"; its {part.clone} clone(s) need a fixed size" if part.clone else ""),
-                part.name, "give the partition a size in MiB"))
-        if part.clone < 0:
-            out.append(Diagnostic("negative-clones", "error",
-                                  f"partition '{part.name}' has clone=\"{part.clone}\"", part.name))
-        if part.filesystem is not None and part.filesystem not in PARTITION_FILESYSTEMS:
-            out.append(Diagnostic("unknown-filesystem", "error",
-                                  f"partition '{part.name}' has filesystem '{part.filesystem}',"
-                                  f" not one of {', '.join(PARTITION_FILESYSTEMS)}", part.name))
-        # a Layout built in code can carry values no description holds (swap here)
-        if str(part.filesystem) == "swap" and part.clone:
-            out.append(Diagnostic("swap-clone", "warning",
-                                  f"partition '{part.name}' is swap with {part.clone} clone(s):"
-                                  " KIWI never clones swap", part.name, "set clone=\"0\""))
-    return out
 
 
 def check_plan(
@@ -125,7 +46,7 @@ def check_plan(
     out += _table_limits(layout, r, wanted, entries, disk_sectors)
     out += _part_ids(reqs)
     out += _failure(layout, r, wanted, entries, failure)
-    out += _counts_and_sizes(layout, r, disk_sectors)
+    out += counts_and_sizes(layout, r, disk_sectors)
     out += _clone_rules(layout, r, reqs)
     out += _space(layout, r, entries, free, disk_sectors)
     out += _names(r, reqs)
@@ -223,32 +144,6 @@ def _table_limits(layout: Layout, r: Resolved, wanted: Requests,
             "sd-minors", "info",
             f"{count} partitions: Linux sd disks give partitions above {SD_CLASSIC_MINORS}"
             " extended minor numbers (fine with devtmpfs and udev, not with a static /dev)"))
-    return out
-
-
-def _counts_and_sizes(layout: Layout, r: Resolved, disk_sectors: int) -> list[Diagnostic]:
-    """Counts and sizes no table or image file can hold, and counts with no effect."""
-    out: list[Diagnostic] = []
-    if layout.boot_clone > 0 and not r.boot:
-        out.append(Diagnostic(
-            "boot-clone-no-boot", "warning",
-            f"boot_clone=\"{layout.boot_clone}\" has no effect: this layout has no boot"
-            " partition, and KIWI clones only a boot partition it makes",
-            None, "set bootpartition=\"true\", or drop boot_clone"))
-    volumes = layout.systemdisk.volumes if layout.systemdisk is not None else ()
-    if len(volumes) > VOLUME_LIMIT:
-        out.append(Diagnostic(
-            "too-many-volumes", "error",
-            f"<systemdisk> has {len(volumes)} volumes; LVM's default metadata area, which"
-            f" KIWI's vgcreate keeps, holds about {VOLUME_LIMIT} and lvcreate fails past it",
-            None, "use fewer volumes"))
-    if disk_sectors * SECTOR_SIZE > MAX_IMAGE_BYTES:
-        out.append(Diagnostic(
-            "disk-too-large", "error",
-            f"the disk would be {disk_sectors // GRAIN} MiB ({disk_sectors} sectors); no image"
-            f" file can be larger than {MAX_IMAGE_BYTES // MIB} MiB (a signed 64-bit offset),"
-            " so KIWI's qemu-img and the build fail",
-            None, "use a smaller <size>, oem-systemsize or partition sizes"))
     return out
 
 

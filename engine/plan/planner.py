@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.layout.model import Arch, Layout, TableType
-from engine.plan import diagnostics
+from engine.plan import diagnostics, refusals
 from engine.plan.kiwi_order import Request, Resolved, requests, resolve
 from engine.plan.model import Entry, FreeRegion, LogicalVolume, Plan, Wanted
 from engine.plan.partids import partids_for
@@ -144,7 +144,7 @@ def free_regions(entries: list[Entry], table: TableType, disk_sectors: int) -> l
 
 def plan(layout: Layout) -> Plan:
     """The partition table, /config.partids and diagnostics for `layout`."""
-    found = diagnostics.check_input(layout)
+    found = refusals.check_input(layout)
     r = resolve(layout)
     wanted, notes = requests(layout, r)
     reqs = wanted.kept
