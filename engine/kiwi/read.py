@@ -124,18 +124,15 @@ def _single_children(type_el: etree._Element, source: str) -> dict[str, etree._E
 
 
 def _read_partitions(el: etree._Element, source: str) -> tuple[Partition, ...]:
+    # a name given twice is read as given: KIWI keeps one partition for it
+    # (the planner plans that and says so), the writer refuses to write it
     parts: list[Partition] = []
-    lines: dict[str, int] = {}
     for child in plain_children(el):
         if child.tag != "partition":
             raise bad(source, child, "<partitions>", f"unexpected element <{child.tag}>; only <partition> belongs here")
         name = child.get("name")
         what = f"<partition name={shown(name)}>" if name is not None else "<partition>"
         values = {spec.field: _attr(spec, child, source, what) for spec in PARTITION_ATTRS}
-        pname = str(values["name"])
-        if pname in lines:
-            raise bad(source, child, what, f"duplicate partition name (also at line {lines[pname]})")
-        lines[pname] = line_of(child)
         parts.append(Partition(**values))  # type: ignore[arg-type]
     if not parts:
         raise bad(source, el, "<partitions>", "holds no <partition>; KIWI needs at least one")

@@ -35,6 +35,16 @@ PERSISTENCY: tuple[Persistency, ...] = get_args(Persistency)
 MDRAID_LEVELS: tuple[MdraidLevel, ...] = get_args(MdraidLevel)
 PARTITION_TYPES: tuple[PartitionType, ...] = get_args(PartitionType)
 LUKS_VERSIONS: tuple[LuksVersion, ...] = get_args(LuksVersion)
+# the firmware KIWI's FirmWare class implements per architecture (Defaults.get_firmware_types);
+# "custom" is accepted everywhere
+FIRMWARES_BY_ARCH: dict[Arch, tuple[Firmware, ...]] = {
+    "x86_64": ("efi", "uefi", "bios", "ec2"),
+    "i686": ("bios",),
+    "aarch64": ("efi", "uefi"),
+    "ppc64le": ("ofw", "opal"),
+    "s390x": (),
+    "riscv64": ("efi", "uefi"),
+}
 
 # Default root data size (MiB) assumed for the disk-size estimate when a
 # description has no <size> and no root tree is given.
@@ -139,6 +149,16 @@ class Layout:
     def with_changes(self, **changes: object) -> Layout:
         """A copy with some fields changed (dataclasses.replace)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def kiwi_partitions(self) -> tuple[Partition, ...]:
+        """The custom partitions as KIWI reads them (XMLState.get_partitions, a
+        dict by name): a name given twice keeps its first place and takes its
+        last attributes."""
+        merged: dict[str, Partition] = {}
+        for part in self.partitions:
+            merged[part.name] = part
+        return tuple(merged.values())
 
     def partition(self, name: str) -> Partition | None:
         for part in self.partitions:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from engine.layout.model import Layout
 from engine.layout.names import GPT_NAME_MAX
 from engine.plan.model import SEVERITIES, Diagnostic, Entry, FreeRegion, Severity
-from engine.plan.refusals import counts_and_sizes
+from engine.plan.refusals import counts_and_sizes, kiwi_refusals
 from engine.units import (
     GPT_MAX_ENTRIES,
     GRAIN,
@@ -25,7 +25,7 @@ from engine.units import (
 
 if TYPE_CHECKING:
     from engine.plan.kiwi_order import Request, Requests, Resolved
-    from engine.plan.placement import PlacementError
+    from engine.plan.partitioner import Placement
 
 __all__ = ["Diagnostic", "check_plan", "ordered"]
 
@@ -36,25 +36,23 @@ def check_plan(
     layout: Layout,
     r: Resolved,
     wanted: Requests,
+    placement: Placement,
     entries: Sequence[Entry],
     free: Sequence[FreeRegion],
-    failure: PlacementError | None,
     disk_sectors: int,
 ) -> list[Diagnostic]:
     reqs = wanted.kept
     out: list[Diagnostic] = []
+    out += kiwi_refusals(layout, r)
     out += _table_limits(layout, r, wanted, entries, disk_sectors)
     out += _part_ids(reqs)
-    out += _failure(layout, r, wanted, entries, failure)
+    out += _failure(layout, r, wanted, entries, placement)
+    out += _msdos_numbering(layout, placement)
     out += counts_and_sizes(layout, r, disk_sectors)
     out += _clone_rules(layout, r, reqs)
     out += _space(layout, r, entries, free, disk_sectors)
     out += _names(r, reqs)
     if r.table == "msdos":
-        if layout.devicepersistency == "by-partuuid":
-            out.append(Diagnostic("partuuid-msdos", "error",
-                                  "devicepersistency=\"by-partuuid\" on an msdos table: KIWI refuses"
-                                  " it at build time", None, "use by-uuid or by-label, or a gpt table"))
         first = next((q for q in reqs if q.part_id in (None, 1)), None)
         keys = {q.key for q in reqs}
         # the partition KIWI marks active on bios firmware: prep, else boot, else root
@@ -171,7 +169,8 @@ def _part_ids(reqs: Sequence[Request]) -> list[Diagnostic]:
 
 
 def _failure(layout: Layout, r: Resolved, wanted: Requests,
-             entries: Sequence[Entry], exc: PlacementError | None) -> list[Diagnostic]:
+             entries: Sequence[Entry], placement: Placement) -> list[Diagnostic]:
+    exc = placement.failure
     if exc is None:
         return []
     reqs = wanted.kept
@@ -190,12 +189,14 @@ def _failure(layout: Layout, r: Resolved, wanted: Requests,
             f"{holder.gpt_name if holder else f'partition {exc.number}'} gets number {exc.number}:"
             f" {failure}, so KIWI fails",
             holder.key if holder else None, "use part_id values the table holds")]
-    if exc.kind == "logical-number":
-        failed = next((q for q in reqs if q.part_id), reqs[0])
+    if exc.kind == "type-target-missing":
+        failed = placement.placed[-1].req or reqs[0]  # its type change failed
         return [Diagnostic(
             "msdos-logical-id", "error",
-            f"{failure}: on msdos an explicit part_id must be the number fdisk would give anyway",
-            failed.key, "drop the part_id attributes on msdos")]
+            f"{failed.gpt_name} is numbered {exc.number} by KIWI on a logical partition, which"
+            f" fdisk numbers itself, and KIWI's type change on partition {exc.number}"
+            f" fails: {failure}",
+            failed.key, "drop the part_id attributes of logical partitions on msdos")]
     if exc.kind == "text-size":
         first = reqs[0]
         return [Diagnostic(
@@ -222,6 +223,30 @@ def _failure(layout: Layout, r: Resolved, wanted: Requests,
         f"{failed.gpt_name} does not fit: {failure}; the partitions need about {need} MiB,"
         f" the disk has {r.size.partitioned_mb} MiB",
         failed.key, f"make the disk at least {need + 2} MiB (<size>) or the partitions smaller")]
+
+
+def _msdos_numbering(layout: Layout, placement: Placement) -> list[Diagnostic]:
+    """What KIWI builds wrong on msdos without failing: logical part_ids, a full label."""
+    out: list[Diagnostic] = []
+    for p in placement.placed:
+        if p.req is not None and p.slot.logical and p.kiwi_id != p.slot.number:
+            out.append(Diagnostic(
+                "msdos-logical-id", "error",
+                f"{p.req.gpt_name} is logical partition {p.slot.number} (fdisk numbers logical"
+                f" partitions itself), but KIWI counts it as {p.kiwi_id}: it types partition"
+                f" {p.kiwi_id} instead and writes {p.req.id_name}=\"{p.kiwi_id}\"",
+                p.req.key, "drop the part_id attributes of logical partitions on msdos"))
+            break  # every later partition is off too; one is enough to say
+    if placement.first == "lost":
+        first = next((p.req for p in placement.placed if p.kiwi_id == 1 and p.req), None)
+        name = first.gpt_name if first else "partition 1"
+        out.append(Diagnostic(
+            "msdos-first-lost", "error",
+            f"with {MSDOS_MAX_NUMBER} partitions KIWI's start-sector step deletes partition 1"
+            f" ({name}) and fdisk refuses to re-create it (the maximum number of partitions):"
+            " KIWI writes the table without it",
+            first.key if first else None, f"use at most {MSDOS_MAX_NUMBER - 1} partitions on msdos"))
+    return out
 
 
 def _clone_rules(layout: Layout, r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:

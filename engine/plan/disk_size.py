@@ -65,7 +65,7 @@ def estimate_mbytes(
     if layout.root_clone > 0:
         total *= layout.root_clone + 1
     below = dict(layout.partition_data_mb)
-    for part in layout.partitions:
+    for part in layout.kiwi_partitions:
         if part.mountpoint:
             if part.filesystem == "squashfs":
                 add = part.size_mb

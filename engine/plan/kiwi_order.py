@@ -210,7 +210,7 @@ def requests(layout: Layout, r: Resolved) -> tuple[Requests, list[Diagnostic]]:
         reqs.add(Request("p.swap", "swap", "kiwi_SwapPart", "swap", "t.swap", r.swap_mb,
                             filesystem="swap", label="SWAP", size_is_text=True))
         used += r.swap_mb
-    for part in layout.partitions:
+    for part in layout.kiwi_partitions:
         type_name = part.partition_type or "t.linux"
         origin = Request(
             gpt_name=part.partition_name or f"p.lx{part.name}",

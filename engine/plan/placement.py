@@ -30,7 +30,7 @@ FailureKind = Literal[
     "no-space",  # nothing of the disk is free any more
     "not-free",  # the requested start sector belongs to another partition
     "does-not-fit",  # the partition runs past the end of its free space
-    "logical-number",  # msdos: fdisk numbers logical partitions itself, not as asked
+    "type-target-missing",  # msdos: KIWI's type change names a partition fdisk did not make
     "text-size",  # KIWI's msdos start-sector arithmetic meets a size held as text
 ]
 
@@ -173,7 +173,16 @@ class MsdosTable:
     def _primaries(self) -> list[Slot]:
         return [s for s in self.slots if not s.logical]
 
+    def _only_free_slot(self, number: int) -> int:
+        """fdisk selects the last free primary slot itself without asking for
+        a number (the number KIWI typed goes to the first-sector prompt, out of
+        range, and is asked again): `number` unless one slot is left."""
+        used = {s.number for s in self._primaries()}
+        free = [n for n in range(1, MSDOS_PRIMARIES + 1) if n not in used]
+        return free[0] if len(free) == 1 else number
+
     def add_primary(self, number: int, mbsize: int | None) -> Slot:
+        number = self._only_free_slot(number)
         if number > MSDOS_PRIMARIES or len(self._primaries()) >= MSDOS_PRIMARIES:
             raise PlacementError(
                 "table-full", number,
@@ -194,6 +203,7 @@ class MsdosTable:
         return slot
 
     def add_extended(self, number: int) -> Slot:
+        number = self._only_free_slot(number)
         first = self._next_free(GRAIN, self.last, self._primaries(), 0)
         if first > self.last:
             raise PlacementError("no-space", number,
@@ -203,19 +213,22 @@ class MsdosTable:
         self.extended = slot
         return slot
 
-    def add_logical(self, number: int, mbsize: int | None) -> Slot:
+    @property
+    def logical_count(self) -> int:
+        return sum(1 for s in self.slots if s.logical)
+
+    def add_logical(self, mbsize: int | None) -> Slot:
+        """fdisk `n`: a logical partition, numbered by fdisk (5, 6 ...), whatever
+        number KIWI typed at the prompt (it lands on the first-sector prompt,
+        out of range, and is asked again)."""
         assert self.extended is not None
         logicals = [s for s in self.slots if s.logical]
+        number = 5 + len(logicals)
         if number > MSDOS_MAX_NUMBER:
             raise PlacementError(
                 "table-full", number,
-                f"partition {number}: fdisk numbers DOS partitions up to {MSDOS_MAX_NUMBER}")
-        if number != 5 + len(logicals):
-            raise PlacementError(
-                "logical-number", number,
-                f"partition {number}: fdisk numbers logical partitions itself"
-                f" (the next one is {5 + len(logicals)}), so sfdisk cannot find partition {number}"
-            )
+                f"fdisk makes no partition {number} (a DOS label holds {MSDOS_MAX_NUMBER}),"
+                f" so KIWI's sfdisk finds no partition {number} to type (KiwiCommandError)")
         # each logical partition is preceded by its EBR: one grain
         cursor = self.extended.start if not logicals else logicals[-1].end + 1
         first = _align_up(cursor + 1)
@@ -230,19 +243,24 @@ class MsdosTable:
         self.slots.append(slot)
         return slot
 
-    def move_first_start(self, start_sector: int) -> bool:
+    def move_first_start(self, start_sector: int) -> Literal["untouched", "recreated", "lost"]:
         """KIWI's set_start_sector: fdisk deletes partition 1 and re-creates
         it at `start_sector` with the default end: the end of the free space
         it starts in (up to the next primary or extended partition). When
         that sector belongs to another partition fdisk refuses it and writes
-        nothing. True when partition 1 was re-created."""
+        nothing. With the label full (60 partitions) fdisk deletes partition 1,
+        refuses the new one ("maximum number of partitions") and writes the
+        table without it."""
         others = [s for s in self.slots if s.number != 1 and not s.logical]
         if any(s.start <= start_sector <= s.end for s in others):
-            return False
+            return "untouched"
         for i, slot in enumerate(self.slots):
             if slot.number == 1:
+                if len(self.slots) >= MSDOS_MAX_NUMBER:
+                    del self.slots[i]
+                    return "lost"
                 nxt = min((s.start for s in others if s.start > start_sector),
                           default=self.last + 1)
                 self.slots[i] = Slot(1, start_sector, nxt - 1)
-                return True
-        return False
+                return "recreated"
+        return "untouched"

@@ -14,20 +14,11 @@ from dataclasses import replace
 
 from engine.layout.model import Arch, Layout, TableType
 from engine.plan import diagnostics, refusals
-from engine.plan.kiwi_order import Request, Resolved, requests, resolve
+from engine.plan.kiwi_order import requests, resolve
 from engine.plan.model import Entry, FreeRegion, LogicalVolume, Plan, Wanted
 from engine.plan.partids import partids_for
-from engine.plan.placement import GptTable, MsdosTable, PlacementError, Slot
-from engine.units import GPT_TAIL, GRAIN, MIB, SECTOR_SIZE
-
-GPT_CODES = {
-    "t.csm": "EF02", "t.efi": "EF00", "t.linux": "8300", "t.swap": "8200",
-    "t.lvm": "8E00", "t.raid": "FD00", "t.prep": "4100",
-}
-MSDOS_CODES = {
-    "t.csm": "83", "t.efi": "83", "t.linux": "83", "t.swap": "82",
-    "t.lvm": "8e", "t.raid": "fd", "t.prep": "41",
-}
+from engine.plan.partitioner import EXTENDED_TYPE, GPT_CODES, Placed, place
+from engine.units import GPT_TAIL, GRAIN
 
 MBR_FROM_GPT = {  # sgdisk's MBR conversion of the GPT type codes KIWI uses
     "EF02": "ef", "EF00": "ef", "8300": "83", "8200": "82", "8E00": "8e", "FD00": "fd",
@@ -35,64 +26,14 @@ MBR_FROM_GPT = {  # sgdisk's MBR conversion of the GPT type codes KIWI uses
 }
 
 
-def place(
-    reqs: list[Request], r: Resolved, layout: Layout, disk_sectors: int
-) -> tuple[list[tuple[Request | None, Slot]], PlacementError | None, bool]:
-    """Run the requests through the table emulator. Returns the placed slots
-    (None request = the msdos extended partition), KIWI's failure if any, and
-    whether the msdos start-sector fix-up re-created partition 1."""
-    placed: list[tuple[Request | None, Slot]] = []
-    number = 0
-    recreated = False
-    try:
-        if r.table == "gpt":
-            gpt = GptTable(disk_sectors)
-            for i, req in enumerate(reqs):
-                number = req.part_id if req.part_id else number + 1
-                start = r.start_sector if i == 0 else 0
-                placed.append((req, gpt.add(number, req.mbsize, start)))
-        else:
-            dos = MsdosTable(disk_sectors)
-            extended = bool(layout.dosparttable_extended_layout)
-            first_mb_extra = 0
-            if r.start_sector > GRAIN:
-                first_mb_extra = int((r.start_sector - GRAIN) * SECTOR_SIZE / MIB)
-            for i, req in enumerate(reqs):
-                if extended and i == 3:
-                    number = number + 1
-                    placed.append((None, dos.add_extended(number)))
-                number = req.part_id if req.part_id else number + 1
-                if extended and i >= 3:
-                    placed.append((req, dos.add_logical(number, req.mbsize)))
-                else:
-                    mb = req.mbsize
-                    if number == 1 and mb is not None and r.start_sector > GRAIN:
-                        if req.size_is_text:
-                            raise PlacementError(
-                                "text-size", number,
-                                f"KIWI crashes: TypeError adding the start-sector offset to"
-                                f" the size of {req.gpt_name}, which it holds as text"
-                            )
-                        mb += first_mb_extra
-                    placed.append((req, dos.add_primary(number, mb)))
-            recreated = dos.move_first_start(r.start_sector)
-            placed = [
-                (q, next(s for s in dos.slots if s.number == slot.number))
-                for q, slot in placed
-            ]
-    except PlacementError as exc:
-        return placed, exc, False
-    return placed, None, recreated
-
-
-def _entry(req: Request | None, slot: Slot, table: TableType) -> Entry:
+def _entry(p: Placed, table: TableType, codes: dict[int, str]) -> Entry:
+    req, slot = p.req, p.slot
     if req is None:
-        return Entry(number=slot.number, start=slot.start, end=slot.end, code="5",
+        return Entry(number=slot.number, start=slot.start, end=slot.end, code=EXTENDED_TYPE,
                      name=None, role="extended", key="extended")
-    codes = GPT_CODES if table == "gpt" else MSDOS_CODES
     return Entry(
         number=slot.number, start=slot.start, end=slot.end,
-        code=codes[req.type_name],
+        code=GPT_CODES[req.type_name] if table == "gpt" else codes[slot.number],
         name=req.gpt_name if table == "gpt" else None,
         role=req.role, key=req.key, clone_of=req.clone_of, clone_index=req.clone_index,
         fills_rest=req.mbsize is None,
@@ -151,12 +92,9 @@ def plan(layout: Layout) -> Plan:
     found += notes
     partitioned_sectors = max(r.size.partitioned_mb, 0) * GRAIN
     disk_sectors = max(r.size.total_mb, 0) * GRAIN
-    placed, failure, recreated = place(reqs, r, layout, partitioned_sectors)
-    entries = [_entry(q, s, r.table) for q, s in placed]
-    if recreated:
-        # KIWI's set_start_sector (run last) deletes partition 1 and re-creates it with
-        # fdisk, which gives it the default type 83 and no boot flag
-        entries = [replace(e, code="83") if e.number == 1 else e for e in entries]
+    placement = place(reqs, r, layout, partitioned_sectors)
+    failure = placement.failure
+    entries = [_entry(p, r.table, placement.codes) for p in placement.in_table]
     entries.sort(key=lambda e: e.number)
     if layout.apply_dps_codes and r.table == "gpt":
         entries = [_dps(e, layout.arch) for e in entries]
@@ -166,8 +104,8 @@ def plan(layout: Layout) -> Plan:
         table = "msdos"
         entries = [replace(e, name=None, code=MBR_FROM_GPT.get(e.code, "83")) for e in entries]
     free = free_regions(entries, table, disk_sectors)
-    ids = partids_for(placed, layout)
-    found += diagnostics.check_plan(layout, r, wanted, entries, free, failure, disk_sectors)
+    ids = partids_for(placement.placed, layout)
+    found += diagnostics.check_plan(layout, r, wanted, placement, entries, free, disk_sectors)
     volumes: tuple[LogicalVolume, ...] = ()
     if layout.volume_manager == "lvm" and layout.systemdisk is not None:
         volumes = tuple(

@@ -1,8 +1,11 @@
-"""Values no description holds, and counts and sizes no table or image holds.
+"""What KIWI refuses before it partitions, and values no description holds.
 
 `check_input`: values a KIWI description could not hold (the designer can
-produce them). `counts_and_sizes`: counts past what any partition table holds
-and sizes past what any image file can be, and counts with no effect.
+produce them). `kiwi_refusals`: KIWI's own checks that stop a build before
+any partition exists: the firmware its FirmWare class implements for the
+architecture, DiskBuilder.create_disk's overlay check and the RuntimeChecker
+checks that concern the layout, each with KIWI's reason. `counts_and_sizes`:
+counts and sizes past what any table or image file holds.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from typing import TYPE_CHECKING
 from engine.layout.model import (
     BOOT_FILESYSTEMS,
     FIRMWARES,
+    FIRMWARES_BY_ARCH,
     PARTITION_FILESYSTEMS,
     PERSISTENCY,
     ROOT_FILESYSTEMS,
     Layout,
+    Volume,
 )
 from engine.layout.names import name_problems, partition_name_problems
 from engine.plan.model import Diagnostic
@@ -27,6 +32,8 @@ if TYPE_CHECKING:
 # LVM keeps each volume's text in the 1 MiB metadata area vgcreate makes by
 # default; a thousand volumes are far past any real layout and below that limit
 VOLUME_LIMIT = 1000
+# labels KIWI keeps for itself on LVM (RuntimeChecker.check_volume_setup_defines_reserved_labels)
+RESERVED_VOLUME_LABELS = ("SWAP", "SPARE")
 
 
 def check_input(layout: Layout) -> list[Diagnostic]:
@@ -96,6 +103,74 @@ def check_input(layout: Layout) -> list[Diagnostic]:
     return out
 
 
+def kiwi_refusals(layout: Layout, r: Resolved) -> list[Diagnostic]:
+    """What KIWI refuses before it creates any partition, in KIWI's words."""
+    out: list[Diagnostic] = []
+    fw = layout.firmware
+    if fw is not None and fw != "custom" and fw in FIRMWARES and fw not in FIRMWARES_BY_ARCH[layout.arch]:
+        known = ", ".join(FIRMWARES_BY_ARCH[layout.arch]) or "none"
+        out.append(Diagnostic(
+            "firmware-arch", "error",
+            f"KIWI refuses firmware=\"{fw}\" on {layout.arch}: \"support for firmware {fw} for arch"
+            f" {layout.arch} not implemented\" (KiwiNotImplementedError)",
+            None, f"use one of {known} on {layout.arch}"))
+    vm = layout.volume_manager
+    volumes = layout.systemdisk.volumes if layout.systemdisk is not None else ()
+    if layout.overlayroot and vm is not None:
+        out.append(Diagnostic(
+            "overlay-volumes", "error",
+            f"overlayroot with {'LVM' if vm == 'lvm' else 'btrfs'} volumes (<systemdisk>): KIWI"
+            " refuses it, \"Volume management together with root overlay is not supported\""
+            " (KiwiVolumeManagerSetupError)",
+            None, "drop <systemdisk> or overlayroot"))
+    if r.table == "msdos" and layout.devicepersistency == "by-partuuid":
+        out.append(Diagnostic("partuuid-msdos", "error",
+                              "devicepersistency=\"by-partuuid\" on an msdos table: KIWI refuses"
+                              " it at build time", None, "use by-uuid or by-label, or a gpt table"))
+    if layout.oem_swapname and vm != "lvm":
+        out.append(Diagnostic(
+            "swapname-no-lvm", "error",
+            f"<oem-swapname>{layout.oem_swapname}</oem-swapname> without LVM: KIWI refuses it"
+            " (\"Specified swap space name will not be used\", KiwiRuntimeError)",
+            None, "drop <oem-swapname>, or use LVM (<systemdisk>)"))
+    full = [v for v in volumes if v.all_free and v.size_mb is None]
+    if len(full) > 1:
+        out.append(Diagnostic(
+            "volumes-all-twice", "error",
+            f"volumes {', '.join(v.name for v in full)} all take size \"all\": KIWI refuses it"
+            " (\"Multiple all size volumes found but only one is allowed\", KiwiRuntimeError)",
+            None, "give all but one of them a size"))
+    for vol in volumes:
+        out += _volume_refusals(layout, vol)
+    return out
+
+
+def _volume_refusals(layout: Layout, vol: Volume) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    vm = layout.volume_manager
+    if "@root" not in vol.name and (vol.mountpoint or vol.name) == "/":
+        out.append(Diagnostic(
+            "volume-root", "error",
+            f"volume '{vol.name}' is for \"/\": KIWI refuses it (\"Volume setup for / found. The"
+            " size of the root volume must be specified via the @root volume name\")",
+            None, "use <volume name=\"@root\" size=\"...\"/>"))
+    if vol.label and vm != "lvm" and vol.label != "SWAP":
+        out.append(Diagnostic(
+            "volume-label-no-lvm", "error",
+            f"volume '{vol.name}' has label '{vol.label}' without LVM: KIWI refuses it (\"Custom"
+            f" volume label setup used without LVM\", {vm} has no volume labels)",
+            None, "drop the label, or set preferlvm=\"true\" on <systemdisk>"))
+    reserved = (layout.rootfs_label or "ROOT", *RESERVED_VOLUME_LABELS)
+    if vol.label and vm == "lvm" and vol.label in reserved:
+        out.append(Diagnostic(
+            "volume-label-reserved", "error",
+            f"volume '{vol.name}' has label '{vol.label}', which KIWI keeps for itself"
+            f" ({', '.join(reserved)}): KIWI refuses it (\"Reserved label name used in LVM"
+            " volume setup\")",
+            None, "choose another label"))
+    return out
+
+
 def counts_and_sizes(layout: Layout, r: Resolved, disk_sectors: int) -> list[Diagnostic]:
     """Counts and sizes no table or image file can hold, and counts with no effect."""
     out: list[Diagnostic] = []
@@ -120,3 +195,5 @@ def counts_and_sizes(layout: Layout, r: Resolved, disk_sectors: int) -> list[Dia
             " so KIWI's qemu-img and the build fail",
             None, "use a smaller <size>, oem-systemsize or partition sizes"))
     return out
+
+

@@ -102,8 +102,7 @@ def test_many_volumes_are_an_error() -> None:
     (lambda: _twice(GptTable(8192 * 2048)), "number-in-use"),
     (lambda: GptTable(8192 * 2048).add(1, 10**6), "does-not-fit"),
     (lambda: MsdosTable(8192 * 2048).add_primary(5, 10), "table-full"),
-    (lambda: _logical(MsdosTable(8192 * 2048), 6), "logical-number"),
-    (lambda: _logical(MsdosTable(8192 * 2048), 61), "table-full"),
+    (lambda: _logical(MsdosTable(8192 * 2048), 57), "table-full"),
 ])
 def test_placement_failures_carry_their_kind(build: object, kind: str) -> None:
     with pytest.raises(PlacementError) as caught:
@@ -116,24 +115,25 @@ def _twice(table: GptTable) -> None:
     table.add(1, 10)
 
 
-def _logical(table: MsdosTable, number: int) -> None:
+def _logical(table: MsdosTable, count: int) -> None:
     table.add_extended(1)
-    table.add_logical(number, 10)
+    for _ in range(count):
+        table.add_logical(10)
 
 
 def test_diagnostics_choose_by_kind_not_by_message_text(monkeypatch: pytest.MonkeyPatch) -> None:
     """The msdos-logical-id diagnostic follows the kind even if the tool's words change."""
-    from engine.plan import placement
+    from engine.plan import partitioner
 
-    original = placement.MsdosTable.add_logical
+    original = partitioner.place
 
-    def reworded(self: MsdosTable, number: int, mbsize: int | None) -> placement.Slot:
-        try:
-            return original(self, number, mbsize)
-        except PlacementError as exc:
-            raise PlacementError(exc.kind, exc.number, "reworded") from None
+    def reworded(*args: object) -> partitioner.Placement:
+        out = original(*args)  # type: ignore[arg-type]
+        if out.failure is not None:
+            out.failure = PlacementError(out.failure.kind, out.failure.number, "reworded")
+        return out
 
-    monkeypatch.setattr(placement.MsdosTable, "add_logical", reworded)
+    monkeypatch.setattr("engine.plan.planner.place", reworded)
     p = plan(BIOS_EXT.with_changes(rootpart_id=30, partitions=(
         Partition("a1", 10), Partition("b1", 10), Partition("c1", 10))))
     assert "msdos-logical-id" in {d.code for d in p.errors}
