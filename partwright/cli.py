@@ -13,6 +13,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from engine.errors import PartwrightError
 
@@ -21,7 +22,7 @@ AREAS = ("cmd_layout", "cmd_export", "cmd_edit", "cmd_build", "cmd_cow")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"partwright: error: {message}\n")
         raise SystemExit(2)
 
@@ -40,7 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """A command registered without a description gets its one-line help as
+    one, so its --help says what it does (and so on down the sub-commands)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                if sub.description is None and helps.get(name):
+                    text = str(helps[name])
+                    sub.description = f"{text[0].upper()}{text[1:]}."
+                _describe(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

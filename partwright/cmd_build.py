@@ -1,15 +1,25 @@
-"""`partwright build` and `partwright inspect`: write a disk image, read one back."""
+"""`partwright build` and `partwright inspect`: write a disk image, read one back.
+
+A build stops cleanly on Ctrl-C, SIGTERM and SIGHUP (a closed terminal or a
+dropped SSH session) at any moment: the tools stop, nothing is left behind,
+the target stays as it was, and the exit status is 128 + the signal's
+number. What the engine notes on the way (a scratch directory left by a
+killed build and removed now) is printed on stderr as it happens.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from engine.errors import PartwrightError
-from engine.units import size_text
+from engine.host.signals import Interrupted, stopping_signals
+from partwright import render
 
 
 def register(sub: Any) -> None:
@@ -26,12 +36,50 @@ def register(sub: Any) -> None:
                    help="the LUKS key instead of the layout's luks attribute: env:NAME (the"
                         " variable's value) or file:PATH (the file's bytes)")
     b.add_argument("--json", action="store_true", help="the build report as one JSON object")
-    b.set_defaults(func=run_build)
+    b.set_defaults(func=_stoppable(run_build))
 
     i = sub.add_parser("inspect", help="read an image back: table, filesystems, clones, partids")
-    i.add_argument("image", metavar="IMAGE")
+    i.add_argument("image", metavar="IMAGE", help="a disk image (raw or qcow2) to read")
     i.add_argument("--json", action="store_true", help="one JSON object on stdout")
     i.set_defaults(func=run_inspect)
+
+
+class _Notes(logging.Handler):
+    """The engine's warnings (logger `engine`), one line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"partwright: note: {record.getMessage()}\n")
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _engine_notes() -> Iterator[None]:
+    logger = logging.getLogger("engine")
+    handler = _Notes(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def _stoppable(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a command with SIGINT, SIGTERM and SIGHUP turned into a clean stop:
+    one line, exit status 128 + the signal (a closed terminal may no longer
+    take the line: then only the status)."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            with stopping_signals(), _engine_notes():
+                return func(args)
+        except Interrupted as stop:
+            with contextlib.suppress(OSError):
+                sys.stderr.write("partwright: interrupted\n")
+                sys.stderr.flush()
+            return stop.exit_status
+
+    return run
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -56,31 +104,13 @@ def run_build(args: argparse.Namespace) -> int:
     plan = make_plan(layout)
     report = _with_progress(
         lambda progress: build(plan, args.output, fmt=args.format, root_tree=args.root_tree,
-                               seed=args.seed, progress=progress, luks_key=key)
+                               seed=args.seed, progress=progress, luks_key=key,
+                               reads=(args.file,))
     )
     if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    from rich.table import Table
-
-    from partwright.output import stdout_console
-
-    console = stdout_console()
-    table = Table(box=None, header_style="bold")
-    for column in ("#", "name", "fs", "label", "UUID", "PARTUUID", "clone of"):
-        table.add_column(column)
-    for p in report.partitions:
-        table.add_row(str(p.number), p.name or p.key, p.filesystem or "-", p.label or "-",
-                      p.uuid or "-", p.partuuid, str(p.clone_of) if p.clone_of else "")
-    console.print(table)
-    for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    console.print(
-        f"{report.output}: {size_text(report.disk_bytes)} {report.format}, {size_text(report.allocated_bytes)}"
-        f" allocated, {len(report.checks)} filesystems checked clean, {report.seconds:.2f} s;"
-        f" partids in {report.partids_path}"
-    )
+        render.json_out(report.to_json())
+    else:
+        render.build_report(report)
     return 0
 
 
@@ -105,30 +135,6 @@ def _with_progress(work: Any) -> Any:
         return work(progress)
 
 
-def _container_lines(number: int, c: Any) -> list[str]:
-    """What `partwright inspect` prints about a LUKS, LVM or md partition."""
-    if c.kind == "crypto_LUKS":
-        head = f"LUKS{c.version or '?'}, {c.cipher or 'cipher unknown'}, LUKS UUID {c.uuid}"
-    elif c.kind == "LVM2_member":
-        head = f"LVM PV UUID {c.uuid}"
-        if c.vg_name is not None:
-            head += f", VG {c.vg_name} (UUID {c.vg_uuid}), {len(c.inner)} logical volumes"
-    else:
-        level = "?" if c.level is None else c.level
-        head = (f"md RAID{level} member of {c.raid_disks or '?'} disks, array UUID {c.uuid},"
-                f" device UUID {c.device_uuid or '-'}")
-        if c.data_offset is not None:
-            head += f", data at {size_text(c.data_offset)}"
-    lines = [f"partition {number}: {c.kind}: {head}"]
-    for fs in c.inner:
-        where = f"LV {fs.where}" if c.kind == "LVM2_member" else fs.where
-        lines.append(f"  {where}: {size_text(fs.size)}, {fs.filesystem or 'no filesystem'}"
-                     f"{f' {fs.label}' if fs.label else ''}, UUID {fs.uuid or '-'}")
-    if c.note:
-        lines.append(f"  ({c.note})")
-    return lines
-
-
 def run_inspect(args: argparse.Namespace) -> int:
     from engine.image.inspect import inspect
 
@@ -137,52 +143,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise PartwrightError(f"{args.image}: {exc.strerror}") from exc
     if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    from rich.table import Table
-
-    from partwright.output import stdout_console
-
-    console = stdout_console()
-    console.print(f"{report.path}: {report.format}, {report.table} table, disk id {report.disk_id},"
-                  f" {size_text(report.disk_bytes)}, {size_text(report.allocated_bytes)} allocated")
-    table = Table(box=None, header_style="bold")
-    for column in ("#", "start", "end", "type", "name", "fs", "label", "UUID", "PARTUUID"):
-        table.add_column(column)
-    for p in report.partitions:
-        fs = p.filesystem or "-"
-        if p.version and p.filesystem == "vfat":
-            fs = f"vfat ({p.version})"
-        table.add_row(str(p.number), str(p.start), str(p.end), p.code, p.name or "-", fs,
-                      p.label or "-", p.uuid or "-", p.partuuid or "-")
-    console.print(table)
-    for p in report.partitions:
-        if p.container is not None:
-            for line in _container_lines(p.number, p.container):
-                console.print(line, highlight=False)
-    if report.clones:
-        for pair in report.clones:
-            if pair.identical:
-                how = "byte-identical: shares its identifiers"
-            elif pair.basis == "content":
-                how = f"same content apart from identifiers ({pair.differing_blocks} blocks differ)"
-            elif pair.basis == "luks":
-                how = pair.note
-            else:
-                how = f"{pair.note} ({pair.differing_blocks} blocks differ)"
-            if pair.shared and not pair.identical:
-                how += f"; shares its {', '.join(pair.shared)}"
-            console.print(f"clone: {pair.clone} of {pair.origin}, {how}", highlight=False)
+        render.json_out(report.to_json())
     else:
-        console.print("clones: none found")
-    for dup in report.duplicates:
-        console.print(f"[red]duplicate[/] {dup}")
-    if report.partids_path is None:
-        console.print("partids: no IMAGE.partids next to the image")
-    elif report.partids_agree:
-        console.print(f"partids: {report.partids_path} agrees with the image")
-    else:
-        for problem in report.partids_problems:
-            console.print(f"[red]partids:[/] {problem}")
+        render.inspect_report(report)
     return 0

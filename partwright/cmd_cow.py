@@ -22,8 +22,7 @@ from typing import Any
 
 from engine import cow as engine_cow
 from engine.errors import CowError
-
-ProgressFn = Callable[[int, int], None]
+from engine.host.progress import Progress
 
 
 def register(sub: Any) -> None:
@@ -42,7 +41,7 @@ def register(sub: Any) -> None:
     c.set_defaults(func=_guard(run_create))
 
     m = cs.add_parser("merge", help="merge a COW file with its backing file")
-    m.add_argument("cow", metavar="COW")
+    m.add_argument("cow", metavar="COW", help="the COW file to merge (UML COW or qcow2)")
     where = m.add_mutually_exclusive_group(required=True)
     where.add_argument("-o", "--output", metavar="FLAT", help="write a new flat image")
     where.add_argument("--in-place", action="store_true",
@@ -57,9 +56,11 @@ def register(sub: Any) -> None:
     m.set_defaults(func=_guard(run_merge))
 
     r = cs.add_parser("rebase", help="diff flat images against BASE into one COW file each")
-    r.add_argument("base", metavar="BASE")
-    r.add_argument("images", metavar="IMG", nargs="+")
-    r.add_argument("--out-dir", required=True, metavar="DIR")
+    r.add_argument("base", metavar="BASE", help="the flat image the COW files share")
+    r.add_argument("images", metavar="IMG", nargs="+",
+                   help="flat images of the same size as BASE, each to become IMG.cow")
+    r.add_argument("--out-dir", required=True, metavar="DIR",
+                   help="the directory to write the COW files (and their records) into")
     r.add_argument("--pick-base", action="store_true",
                    help="use whichever of BASE and the images minimises the total COW bytes")
     r.add_argument("--force", action="store_true", help="replace existing COW files")
@@ -67,13 +68,13 @@ def register(sub: Any) -> None:
     r.set_defaults(func=_guard(run_rebase))
 
     k = cs.add_parser("check", help="check a COW file and that its backing file is unchanged")
-    k.add_argument("cow", metavar="COW")
+    k.add_argument("cow", metavar="COW", help="the COW file to check (UML COW or qcow2)")
     k.add_argument("--full", action="store_true", help="re-hash the backing file even if unchanged")
     k.add_argument("--backing", metavar="PATH", help="the backing file, if it moved")
     k.set_defaults(func=_guard(run_check))
 
     i = cs.add_parser("info", help="describe a COW file")
-    i.add_argument("cow", metavar="COW")
+    i.add_argument("cow", metavar="COW", help="the COW file to describe (UML COW or qcow2)")
     i.add_argument("--json", action="store_true", help="one JSON object on stdout")
     i.set_defaults(func=_guard(run_info))
 
@@ -99,7 +100,7 @@ def _help(p: argparse.ArgumentParser) -> int:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[ProgressFn | None]:
+def progress_bar(label: str) -> Iterator[Progress | None]:
     """A rich progress bar on stderr when it is a terminal, else nothing."""
     if not sys.stderr.isatty():
         yield None
@@ -111,8 +112,8 @@ def progress_bar(label: str) -> Iterator[ProgressFn | None]:
                   TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
 
         yield update
 

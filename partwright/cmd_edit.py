@@ -7,7 +7,11 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("edit", help="design a layout interactively (the default command)")
+    p = sub.add_parser(
+        "edit", help="design a layout interactively (the default command)",
+        description="Open the designer, a terminal UI, on FILE (ctrl+s saves back losslessly);"
+                    " without FILE, on the built-in example. It needs a terminal: use"
+                    " `partwright preview` in scripts and CI.")
     p.add_argument("file", metavar="FILE", nargs="?",
                    help="KIWI description or bare <type>; without it the built-in example")
     p.add_argument("--profile", help="use the <type> of this profile")

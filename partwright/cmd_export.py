@@ -44,7 +44,10 @@ def register(sub: Any) -> None:
     export_target.add_arguments(p)
     p.set_defaults(func=run_export)
 
-    e = sub.add_parser("example", help="write the built-in example description")
+    e = sub.add_parser(
+        "example", help="write the built-in example description",
+        description="Write the example of KIWI's 'Partition Clones' page (root, boot and home"
+                    " clones on a 100 GiB disk) as a full description.")
     e.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     e.set_defaults(func=run_example)
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from engine.layout.model import ARCHES, Layout
 from engine.plan.model import Plan
-from engine.units import sectors_text
-
-SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+from partwright import render
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("preview", help="print the partition table KIWI would build")
+    p = sub.add_parser(
+        "preview", help="print the partition table KIWI would build",
+        description="Print the partition table KIWI NG 11 builds for FILE, sector for sector,"
+                    " then the diagnostics. Exit status 0 (warnings allowed), 1 when the layout"
+                    " has errors (or warnings, with --strict), 2 on bad input.")
     _source_args(p)
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
@@ -23,7 +24,10 @@ def register(sub: Any) -> None:
                    help="list the <type> elements and profiles of FILE")
     p.set_defaults(func=run_preview)
 
-    q = sub.add_parser("partids", help="print /config.partids")
+    q = sub.add_parser(
+        "partids", help="print /config.partids",
+        description="Print the /config.partids KIWI writes for FILE, byte for byte. A layout"
+                    " with errors prints nothing on stdout, its errors on stderr (exit 1).")
     _source_args(q)
     q.set_defaults(func=run_partids)
 
@@ -77,10 +81,9 @@ def run_preview(args: argparse.Namespace) -> int:
         return _list_types(args)
     plan = make_plan(load_layout(args))
     if args.json:
-        json.dump(plan.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        render.json_out(plan.to_json())
     else:
-        print_plan(plan)
+        render.plan_table(plan)
     return exit_status(plan, args.strict)
 
 
@@ -101,47 +104,9 @@ def run_partids(args: argparse.Namespace) -> int:
     from engine.plan.planner import plan as make_plan
 
     plan = make_plan(load_layout(args))
+    if plan.errors:  # KIWI fails: there is no partids file to show
+        for d in plan.errors:
+            sys.stderr.write(f"partwright: {d.severity}: {d.code}: {d.message}\n")
+        return 1
     sys.stdout.write(plan.partids_text())
-    for d in plan.errors:
-        sys.stderr.write(f"partwright: {d.severity}: {d.message}\n")
-    return exit_status(plan, False)
-
-
-def print_plan(plan: Plan) -> None:
-    """The table laid out like `sgdisk -p`, then the diagnostics (rich)."""
-    from rich.table import Table
-
-    from partwright.output import stdout_console
-
-    console = stdout_console()
-    lay = plan.layout
-    est = " (estimated)" if plan.disk_size_estimated else ""
-    console.print(
-        f"Disk: {sectors_text(plan.disk_sectors)}{est}, {plan.disk_sectors} sectors of"
-        f" {plan.sector_size} bytes; table {plan.table}; firmware {lay.resolved_firmware};"
-        f" arch {lay.arch}"
-    )
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col, just in (("Number", "right"), ("Start (sector)", "right"),
-                      ("End (sector)", "right"), ("Size", "right"), ("Code", "left"),
-                      ("Name", "left"), ("Role", "left"), ("Clone of", "left")):
-        table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
-    for e in plan.entries:
-        style = "dim" if e.clone_of else None
-        table.add_row(str(e.number), str(e.start), str(e.end), sectors_text(e.sectors), e.code,
-                      e.name or "", e.role, e.clone_of or "", style=style)
-        if e.key == "root" and plan.volumes:
-            for v in plan.volumes:
-                size = f"{v.size_mb} MiB" if v.size_mb is not None else "rest"
-                table.add_row("", "", "", size, "LV", f"  {v.name}", "volume",
-                              v.mountpoint or "", style="italic")
-    for f in plan.free:
-        table.add_row("", str(f.start), str(f.end), sectors_text(f.sectors), "", "free space", "", "",
-                      style="italic green")
-    console.print(table)
-    console.print()
-    for d in plan.diagnostics:
-        where = f" ({d.partition})" if d.partition else ""
-        fix = f" Fix: {d.fix}." if d.fix else ""
-        console.print(f"[{SEVERITY_STYLE[d.severity]}]{d.severity}[/] ", end="")
-        console.print(f"{d.code}{where}: {d.message}.{fix}", markup=False, soft_wrap=True)
+    return 0

@@ -24,7 +24,15 @@ from typing import Any
 
 from engine.errors import PartwrightError
 from engine.plan.model import Diagnostic, Plan
-from engine.targets.model import BOOTLOADERS, SCHEMES, TARGETS, Naming, Options, TargetExport
+from engine.targets.model import (
+    BOOTLOADERS,
+    SCHEMES,
+    TARGETS,
+    Naming,
+    Options,
+    Scheme,
+    TargetExport,
+)
 
 # names an updater reads from its folder: a stale one would be read too
 FOLDER_PATTERNS = {"repart": "*.conf", "sysupdate": "*.transfer"}
@@ -78,7 +86,7 @@ def naming(args: argparse.Namespace, plan: Plan) -> Naming:
     from engine.targets.slots import check_disk
 
     disk = check_disk(args.disk) if args.disk else None
-    scheme = args.devices or (
+    scheme: Scheme = args.devices or (
         "partuuid" if (args.target_image or args.target_seed) else "disk" if disk else "partlabel")
     if scheme == "disk" and disk is None:
         raise PartwrightError("--devices disk needs --disk DEV")

@@ -3,8 +3,9 @@
 The app keeps one immutable `Session` (the Layout and its history). Every edit
 makes a new Session and re-plans at once (the planner is pure and fast); the
 main screen renders the Plan. Widgets post messages; only the app changes
-the Session. Files go through the engine's XML writer (tui.backend), builds
-through the image engine in a worker (tui.screens.build).
+the Session. The file is a composed `Document` (tui.document: the engine's
+lossless XML writer, atomic); builds go through the image engine in a worker
+(tui.screens.build).
 """
 
 from __future__ import annotations
@@ -18,29 +19,31 @@ from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from engine.errors import PartwrightError
 from engine.layout.example import EXAMPLE_LAYOUT
 from engine.layout.model import Layout
 from engine.plan.model import Plan
 from engine.plan.planner import plan as make_plan
 from tui import backend, edits
-from tui.files import FileActions
+from tui.document import Document
 from tui.keys import KEYS, bindings
-from tui.messages import EditRequested, PartitionChosen, SettingsChanged
-from tui.screens.build import BuildScreen
-from tui.screens.dialogs import ConfirmQuit, HelpScreen
-from tui.screens.form import FormResult, PartitionForm
+from tui.messages import EditRequested, PartitionChosen
+from tui.screens.build import Builder, BuildScreen
+from tui.screens.dialogs import ConfirmQuit, HelpScreen, PathPrompt, QuitChoice
+from tui.screens.form import PartitionForm
 from tui.screens.main import MainScreen
 from tui.state import Session
 from tui.widgets.diagnostics import Diagnostics
+from tui.widgets.keyed_table import KeyedTable
 from tui.widgets.partition_list import PartitionList
-from tui.widgets.plan_table import PlanTable
+from tui.widgets.settings import Settings
 
 # actions that only make sense on the main screen (not under a modal)
 MAIN_ONLY = {"add", "delete", "edit", "clones", "move", "undo", "redo", "save", "export",
              "build", "settings", "table", "diagnostics", "help", "quit"}
 
 
-class PartwrightApp(FileActions, App[None]):
+class PartwrightApp(App[None]):
     CSS_PATH = "partwright.tcss"
     TITLE = "partwright"
     BINDINGS = bindings()
@@ -50,38 +53,39 @@ class PartwrightApp(FileActions, App[None]):
     session: reactive[Session] = reactive(Session.start(EXAMPLE_LAYOUT), init=False,
                                           always_update=True)
 
-    def __init__(
-        self,
-        layout: Layout | None = None,
-        *,
-        path: str | Path | None = None,
-        description: Any | None = None,
-        builder: Callable[..., Any] | None = None,
-    ) -> None:
+    def __init__(self, layout: Layout | None = None, *, document: Document | None = None,
+                 builder: Builder | None = None) -> None:
         super().__init__()
+        self.document = document if document is not None else Document.example()
         if layout is None:
+            description = self.document.description
             layout = description.layout if description is not None else EXAMPLE_LAYOUT
-        if description is None and path is None:
-            description = backend.example_description()
-        self.path: Path | None = Path(path) if path is not None else None
-        self.description = description
         self.builder = builder
         self.plan: Plan = make_plan(layout)
-        self.selected: str | None = None
         self._history_shown: tuple[bool, bool] | None = None
         self._main: MainScreen | None = None
         self.set_reactive(PartwrightApp.session, Session.start(layout))
 
     @classmethod
-    def open(cls, path: str | Path, profile: str | None = None, **kwargs: Any) -> PartwrightApp:
+    def open(cls, path: str | Path, profile: str | None = None,
+             builder: Builder | None = None) -> PartwrightApp:
         """The designer on a description file (raises DescriptionError)."""
-        description = backend.load(path, profile=profile)
-        return cls(description.layout, path=path, description=description, **kwargs)
+        return cls(document=Document.open(path, profile=profile), builder=builder)
 
     # --- state ---------------------------------------------------------------
     @property
     def layout(self) -> Layout:
         return self.session.layout
+
+    @property
+    def path(self) -> Path | None:
+        """The description's file (None for the built-in example)."""
+        return self.document.path
+
+    @property
+    def selected(self) -> str | None:
+        """The selected partition: the main screen's one selection."""
+        return self.main.selected
 
     def watch_session(self, session: Session) -> None:
         self.plan = make_plan(session.layout)  # pure and fast: synchronously, every edit
@@ -90,18 +94,15 @@ class PartwrightApp(FileActions, App[None]):
 
     async def on_mount(self) -> None:
         main = MainScreen()
-        main.xml_source = self.xml_text
+        main.xml_source = lambda: self.document.xml_text(self.layout)
         await self.push_screen(main)
         self._main = main
         self.theme_changed_signal.subscribe(self, lambda _theme: self.render_plan())
-        first = main.query_one(PartitionList)
-        self.selected = "root"
         rows = [key for key in ("boot", *[p.name for p in self.layout.partitions], "root")
                 if self.plan.entry(key)]
-        if rows:
-            self.selected = rows[0]
+        main.selected = rows[0] if rows else "root"
         self.render_plan()
-        first.focus()
+        main.query_one(PartitionList).focus()
 
     @property
     def main(self) -> MainScreen:
@@ -110,7 +111,7 @@ class PartwrightApp(FileActions, App[None]):
         return self._main
 
     def render_plan(self) -> None:
-        self.main.show(self.layout, self.plan, self.selected)
+        self.main.show(self.layout, self.plan)
         self.update_title()
         # the footer greys undo/redo out; re-drawing it costs, so only when that changes
         history = (self.session.can_undo, self.session.can_redo)
@@ -120,33 +121,27 @@ class PartwrightApp(FileActions, App[None]):
 
     def update_title(self) -> None:
         # only what changes rarely: a new header title re-lays the screen out
-        name = self.path.name if self.path is not None else "example"
-        title = f"partwright — {name}{' [modified]' if self.session.dirty else ''}"
-        sub_title = str(self.path.parent) if self.path is not None else "built-in"
+        modified = " [modified]" if self.session.dirty else ""
+        title = f"partwright — {self.document.name}{modified}"
+        sub_title = self.document.where
         if (title, sub_title) != (self.title, self.sub_title):
             self.title, self.sub_title = title, sub_title
 
     def set_session(self, session: Session, select: str | None = None) -> None:
         if select is not None:
-            self.selected = select
+            self.main.selected = select
         self.session = session
 
     def apply(self, edit: edits.Edit, tag: str | None = None) -> None:
         self.set_session(self.session.edit(edit.layout, edit.label, tag), edit.select)
 
     def current_key(self) -> str | None:
-        """The row the user is on: the focused table's cursor, else the last chosen."""
+        """The partition the user is on: the selection, unless the focused view's
+        cursor has moved on and its message has not arrived yet (keys in a burst)."""
         focused = self.focused
-        if isinstance(focused, PlanTable | PartitionList):
-            key = focused.current_key
-            if key is not None and self.plan.entry(key) is not None:
-                if isinstance(focused, PartitionList) and self.selected and \
-                        edits.origin_key(self.plan, self.selected) == key:
-                    return self.selected  # a clone chosen elsewhere: its row is the origin's
-                return key
-            if isinstance(focused, PartitionList) and key is not None:
-                return key
-        return self.selected
+        if isinstance(focused, KeyedTable) and focused.moved_on is not None:
+            return focused.moved_on
+        return self.main.selected
 
     def refuse(self, message: str) -> None:
         self.notify(message, severity="warning", timeout=4)
@@ -155,8 +150,7 @@ class PartwrightApp(FileActions, App[None]):
     @on(PartitionChosen)
     def _chosen(self, message: PartitionChosen) -> None:
         key = message.key
-        self.selected = key
-        self.main.select(key)
+        self.main.selected = key
         if self.plan.entry(key) is not None:
             if message.focus_table:
                 self.main.focus_table()
@@ -168,27 +162,14 @@ class PartwrightApp(FileActions, App[None]):
 
     @on(EditRequested)
     def _edit_requested(self, message: EditRequested) -> None:
-        self.selected = message.key
+        self.main.selected = message.key
         self.action_edit()
 
-    @on(SettingsChanged)
-    def _settings_changed(self, message: SettingsChanged) -> None:
-        layout = self.layout.with_changes(**self.normalised(message.changes))
+    @on(Settings.Changed)
+    def _settings_changed(self, message: Settings.Changed) -> None:
+        changes = edits.keep_unset(self.layout, self.session.saved, message.changes)
+        layout = self.layout.with_changes(**changes)
         self.set_session(self.session.edit(layout, message.label, message.tag))
-
-    def normalised(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Keep a field unset when the description had it unset and the value
-        set is what KIWI does anyway (so a save does not add it)."""
-        out = dict(changes)
-        for field, value in changes.items():
-            if value is None or getattr(self.session.saved, field, None) is not None:
-                continue
-            explicit = make_plan(self.layout.with_changes(**{**out, field: value}))
-            unset = make_plan(self.layout.with_changes(**{**out, field: None}))
-            if (explicit.entries, explicit.partids, explicit.disk_sectors) == (
-                    unset.entries, unset.partids, unset.disk_sectors):
-                out[field] = None
-        return out
 
     # --- actions ---------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -230,68 +211,26 @@ class PartwrightApp(FileActions, App[None]):
         self.notify(f"Deleted {name} (ctrl+z brings it back)", timeout=3)
 
     def action_add(self) -> None:
-        after = edits.custom_name(self.layout, self.plan, self.current_key() or "")
-        name = edits.new_partition_name(self.layout)
-        taken = {p.name for p in self.layout.partitions}
-        values = {"name": name, "size": "1G", "mountpoint": f"/{name}", "filesystem": "ext4",
-                  "clones": 0}
-
-        def done(result: FormResult | None) -> None:
-            if result is None or result.partition is None:
-                return
-            try:
-                self.apply(edits.add_partition(self.layout, result.partition, after))
-            except edits.EditRefused as exc:
-                self.refuse(str(exc))
-
-        self.push_screen(PartitionForm("custom", values, taken, "Add a partition"), done)
+        self._form(edits.add_request(self.layout, self.plan, self.current_key() or ""))
 
     def action_edit(self) -> None:
-        key = self.current_key() or ""
-        origin = edits.origin_key(self.plan, key)
-        part = self.layout.partition(origin)
-        if part is not None:
-            self._edit_custom(part)
-        elif origin == "boot":
-            values = {"size": self.layout.bootpartsize, "filesystem": self.layout.bootfilesystem,
-                      "clones": self.layout.boot_clone}
-            self.push_screen(PartitionForm("boot", values, title="The boot partition"),
-                             self._form_done)
-        elif origin in edits.ROOT_KEYS:
-            values = {"size": self.layout.oem_systemsize, "filesystem": self.layout.filesystem,
-                      "clones": self.layout.root_clone}
-            self.push_screen(PartitionForm("root", values, title="The root partition"),
-                             self._form_done)
-        else:
-            self.refuse(f"{edits.row_title(self.plan, key)} follows the type settings"
-                        " (firmware, swap, spare): change it there (key s)")
+        try:
+            request = edits.edit_request(self.layout, self.plan, self.current_key() or "")
+        except edits.EditRefused as exc:
+            self.refuse(str(exc))
+            return
+        self._form(request)
 
-    def _edit_custom(self, part: Any) -> None:
-        taken = {p.name for p in self.layout.partitions} - {part.name}
-        values = {"name": part.name, "size": part.size_mb, "mountpoint": part.mountpoint,
-                  "filesystem": part.filesystem, "clones": part.clone,
-                  "partition_name": part.partition_name, "label": part.label}
-
-        def done(result: FormResult | None) -> None:
-            if result is None or result.partition is None:
+    def _form(self, request: edits.FormRequest) -> None:
+        def done(result: edits.FormResult | None) -> None:
+            if result is None:
                 return
-            new = edits.keep_partition_fields(part, result.partition)
             try:
-                self.apply(edits.replace_partition(self.layout, part.name, new))
+                self.apply(edits.form_edit(self.layout, request, result))
             except edits.EditRefused as exc:
                 self.refuse(str(exc))
 
-        self.push_screen(PartitionForm("custom", values, taken, f"Edit {part.name}"), done)
-
-    def _form_done(self, result: FormResult | None) -> None:
-        if result is None:
-            return
-        if result.kind == "boot":
-            self.apply(edits.edit_boot(self.layout, result.size_mb, result.filesystem,
-                                       result.clones))
-        elif result.kind == "root":
-            self.apply(edits.edit_root(self.layout, result.size_mb, result.filesystem,
-                                       result.clones))
+        self.push_screen(PartitionForm(request), done)
 
     def action_undo(self) -> None:
         undone = self.session.undo()
@@ -348,13 +287,53 @@ class PartwrightApp(FileActions, App[None]):
             return
         name = self.path.name if self.path is not None else "The example"
 
-        def done(choice: str | None) -> None:
+        def done(choice: QuitChoice | None) -> None:
             if choice == "quit":
                 self.exit()
             elif choice == "save":
                 self.action_save(then_quit=True)
 
         self.push_screen(ConfirmQuit(name), done)
+
+    # --- files ------------------------------------------------------------------
+    def action_save(self, then_quit: bool = False) -> None:
+        layout = self.layout
+        if self.document.path is None:
+            def chosen(path: Path | None) -> None:
+                if path is not None and self._saved(
+                        lambda: self.document.save_as(path, layout), layout) and then_quit:
+                    self.exit()
+            self.push_screen(PathPrompt("Save the example as", "example.kiwi"), chosen)
+            return
+        if self._saved(lambda: self.document.save(layout), layout) and then_quit:
+            self.exit()
+
+    def _saved(self, write: Callable[[], None], layout: Layout) -> bool:
+        try:
+            write()
+        except PartwrightError as exc:
+            self.notify(exc.message, title="Not saved", severity="error", timeout=8)
+            return False
+        self.session = self.session.mark_saved(layout)
+        self.notify(f"Saved {self.document.path}", timeout=3)
+        return True
+
+    def action_export(self) -> None:
+        layout = self.layout
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                self.document.export(path, layout)
+            except PartwrightError as exc:
+                self.notify(exc.message, title="Not written", severity="error", timeout=8)
+                return
+            self.notify(f"Wrote {path}", timeout=3)
+
+        stem = self.path.stem if self.path is not None else "example"
+        self.push_screen(PathPrompt("Export the full description to", f"{stem}-export.kiwi"),
+                         chosen)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

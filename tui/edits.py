@@ -10,11 +10,14 @@ Layout goes back through the planner.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from engine.layout.model import Layout, Partition
 from engine.plan.model import Plan
+from engine.plan.planner import plan as make_plan
 
 ROOT_KEYS = ("root", "readonly")  # root_clone clones the read-only part with overlayroot
+FormKind = Literal["custom", "boot", "root"]
 
 
 class EditRefused(Exception):
@@ -170,3 +173,90 @@ def new_partition_name(layout: Layout) -> str:
 def keep_partition_fields(old: Partition, new: Partition) -> Partition:
     """`new` with the fields the form does not show taken from `old`."""
     return replace(new, partition_type=old.partition_type, part_id=old.part_id)
+
+
+def keep_unset(layout: Layout, saved: Layout, changes: dict[str, object]) -> dict[str, object]:
+    """`changes` with a field kept unset when the description had it unset and
+    the value set is what KIWI does anyway (so a save does not add it)."""
+    out = dict(changes)
+    for field, value in changes.items():
+        if value is None or getattr(saved, field, None) is not None:
+            continue
+        explicit = make_plan(layout.with_changes(**{**out, field: value}))
+        unset = make_plan(layout.with_changes(**{**out, field: None}))
+        if (explicit.entries, explicit.partids, explicit.disk_sectors) == (
+                unset.entries, unset.partids, unset.disk_sectors):
+            out[field] = None
+    return out
+
+
+# --- the partition form ------------------------------------------------------------
+@dataclass(frozen=True)
+class FormRequest:
+    """What the partition form opens with, and what its result edits: a new
+    custom partition (after `after`), the custom partition `editing`, or the
+    boot or root partition."""
+
+    kind: FormKind
+    title: str
+    values: dict[str, object]
+    taken: frozenset[str] = frozenset()  # names a custom partition cannot take
+    editing: Partition | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class FormResult:
+    """What the form gives back: a custom Partition, or the boot or root fields."""
+
+    kind: FormKind
+    partition: Partition | None = None  # custom
+    size_mb: int | None = None  # boot: bootpartsize, root: oem-systemsize
+    filesystem: str | None = None
+    clones: int = 0
+
+
+def add_request(layout: Layout, plan: Plan, key: str) -> FormRequest:
+    """The form for a new custom partition after the row `key`'s (if custom)."""
+    name = new_partition_name(layout)
+    values: dict[str, object] = {"name": name, "size": "1G", "mountpoint": f"/{name}",
+                                 "filesystem": "ext4", "clones": 0}
+    return FormRequest("custom", "Add a partition", values,
+                       frozenset(p.name for p in layout.partitions),
+                       after=custom_name(layout, plan, key))
+
+
+def edit_request(layout: Layout, plan: Plan, key: str) -> FormRequest:
+    """The form for the partition of the row `key` (EditRefused: it has none)."""
+    origin = origin_key(plan, key)
+    part = layout.partition(origin)
+    if part is not None:
+        values: dict[str, object] = {
+            "name": part.name, "size": part.size_mb, "mountpoint": part.mountpoint,
+            "filesystem": part.filesystem, "clones": part.clone,
+            "partition_name": part.partition_name, "label": part.label}
+        taken = frozenset(p.name for p in layout.partitions) - {part.name}
+        return FormRequest("custom", f"Edit {part.name}", values, taken, editing=part)
+    if origin == "boot":
+        return FormRequest("boot", "The boot partition", {
+            "size": layout.bootpartsize, "filesystem": layout.bootfilesystem,
+            "clones": layout.boot_clone})
+    if origin in ROOT_KEYS:
+        return FormRequest("root", "The root partition", {
+            "size": layout.oem_systemsize, "filesystem": layout.filesystem,
+            "clones": layout.root_clone})
+    raise EditRefused(f"{row_title(plan, key)} follows the type settings"
+                      " (firmware, swap, spare): change it there (key s)")
+
+
+def form_edit(layout: Layout, request: FormRequest, result: FormResult) -> Edit:
+    """The edit the form's result makes (EditRefused: a name taken meanwhile)."""
+    if result.kind == "boot":
+        return edit_boot(layout, result.size_mb, result.filesystem, result.clones)
+    if result.kind == "root":
+        return edit_root(layout, result.size_mb, result.filesystem, result.clones)
+    assert result.partition is not None
+    if request.editing is None:
+        return add_partition(layout, result.partition, request.after)
+    new = keep_partition_fields(request.editing, result.partition)
+    return replace_partition(layout, request.editing.name, new)

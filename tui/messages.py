@@ -1,8 +1,9 @@
-"""Messages the widgets post; the app owns the state and answers them."""
+"""Messages that several widgets post (a table row, a map segment, a
+diagnostic all choose a partition); the app owns the state and answers them.
+A message only one widget posts is nested in that widget (Settings.Changed,
+BuildScreen.Progress)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from textual.message import Message
 
@@ -22,17 +23,3 @@ class EditRequested(Message):
     def __init__(self, key: str) -> None:
         super().__init__()
         self.key = key
-
-
-class SettingsChanged(Message):
-    """A type setting changed: the Layout fields to change, a history label, and
-    a tag under which consecutive changes of one field coalesce into one step."""
-
-    def __init__(self, changes: dict[str, Any], label: str, tag: str) -> None:
-        super().__init__()
-        self.changes = changes
-        self.label = label
-        self.tag = tag
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SettingsChanged) and message.tag == self.tag

@@ -16,8 +16,7 @@ import pytest
 
 from engine.cow import create_cow, read_header
 from engine.cow.format import COW_MAGIC
-from tests.engine.cow.test_format import reference_merge, scribble, sha256, write_random
-from tests.engine.cow.test_sidecar import cli, one_error_line
+from tests.support.cow import cli, one_error_line, reference_merge, scribble, sha256, write_random
 
 SIZE = 2 << 20
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +9,9 @@ import pytest
 
 from engine.layout.example import EXAMPLE_LAYOUT
 from partwright.cli import main
-from tests.support.paths import DATA
+from tests.support.cli import cli as run_cli
+from tests.support.seed import SEED
 from tui.app import PartwrightApp
-
-SEED = DATA / "oracle" / "seed.xml"
 
 
 @pytest.fixture
@@ -40,7 +37,8 @@ def test_no_file_opens_the_example(opened: list[PartwrightApp], argv: list[str])
 def test_a_file_opens_that_file(opened: list[PartwrightApp], argv: list[str]) -> None:
     assert main(argv) == 0
     (app,) = opened
-    assert app.path == SEED and app.description.path == SEED
+    assert app.path == SEED and app.document.description is not None
+    assert app.document.description.path == SEED
     assert app.session.layout == EXAMPLE_LAYOUT  # the seed description is the example
 
 
@@ -55,11 +53,6 @@ def test_profile_picks_the_type(opened: list[PartwrightApp], tmp_path: Path) -> 
     path.write_text(text)
     assert main(["edit", str(path), "--profile", "big"]) == 0
     assert opened[0].session.layout.size_mb == 7 * 1024
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "partwright", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
 
 
 def test_a_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -4,21 +4,13 @@ JSON, one-line errors and never a traceback."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.engine.plan.test_planner import SEED_PARTIDS
+from tests.support.cli import cli as run
 from tests.support.paths import DATA
-
-SEED = DATA / "oracle" / "seed.xml"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "partwright", *args],
-                          capture_output=True, text=True, timeout=60)
+from tests.support.seed import SEED, SEED_PARTIDS
 
 
 def test_preview_prints_the_sgdisk_like_table() -> None:
@@ -132,3 +124,9 @@ def test_list_types_and_profile() -> None:
     assert small != large
     assert "(chosen)" in run("preview", str(desc), "--list-types", "--profile", "Large"
                              ).stdout.splitlines()[1]
+
+
+def test_partids_of_a_layout_with_errors_prints_nothing_on_stdout() -> None:
+    r = run("partids", str(DATA / "descriptions" / "03-lvm-systemdisk.kiwi"))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith("partwright: error: ") and "Traceback" not in r.stderr

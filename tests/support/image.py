@@ -6,14 +6,17 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from engine.image import sparse
+from engine.host import sparse
 from engine.layout.model import Layout, Partition
+from tests.support.cli import cli
 from tests.support.paths import ROOT
+
+__all__ = ["MIXED_LAYOUT", "MSDOS_LAYOUT", "ROOT", "cli", "file_sha256", "missing_tools",
+           "needs_tools", "sparse_sha256", "write_seed_description"]
 
 # msdos with an extended partition: 3 primaries, extended, 5 logical ones
 MSDOS_LAYOUT = Layout(
@@ -76,13 +79,6 @@ def file_sha256(path: str | Path) -> str:
     """sha256 of every byte, as sha256sum prints it."""
     out = subprocess.run(["sha256sum", str(path)], capture_output=True, text=True, check=True)
     return out.stdout.split()[0]
-
-
-def cli(*args: str, env: dict[str, str] | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "partwright", *args], capture_output=True,
-                          text=True, cwd=ROOT, env=full, timeout=timeout, check=False)
 
 
 def write_seed_description(path: Path) -> Path:

@@ -5,49 +5,22 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from textual.widgets import Input, Select
 
+from engine.kiwi.read import load
 from engine.layout.example import EXAMPLE_LAYOUT
-from tests.support.paths import DATA
-from tests.support.tui import (
-    SIZE,
-    freeze_cursor_blink,
-    sync,
-    table,
-    table_cell,
-    table_keys,
-)
-from tui import backend
+from tests.support.seed import SEED
+from tests.support.tui import SIZE, choose, go_to, table, table_cell, table_keys
 from tui.app import PartwrightApp
 from tui.screens.dialogs import ConfirmQuit, HelpScreen, PathPrompt
 from tui.screens.form import PartitionForm
 from tui.widgets.diagnostics import Diagnostics
 from tui.widgets.partition_list import PartitionList
 
-SEED = DATA / "oracle" / "seed.xml"
 ROOT_START = 5531648
 TEN_MIB = 20480  # sectors
 
 
-@pytest.fixture(autouse=True)
-def _steady(monkeypatch: pytest.MonkeyPatch) -> None:
-    freeze_cursor_blink(monkeypatch)
-
-
-async def go_to(pilot, key: str) -> None:  # type: ignore[no-untyped-def]
-    """Put the partition list's cursor on `key` with the arrow keys."""
-    app = pilot.app
-    plist = app.main.query_one(PartitionList)
-    plist.focus()
-    await pilot.pause()
-    while plist.current_key != key:
-        index = plist.keys.index(key)
-        await pilot.press("down" if index > plist.cursor_row else "up")
-    await pilot.pause()
-
-
-@sync
 async def test_opens_the_example_with_the_seed_table() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -63,7 +36,6 @@ async def test_opens_the_example_with_the_seed_table() -> None:
         assert not app.session.can_undo
 
 
-@sync
 async def test_plus_on_home_adds_clone3_and_moves_the_root_down_10_mib() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -81,7 +53,6 @@ async def test_plus_on_home_adds_clone3_and_moves_the_root_down_10_mib() -> None
         assert "[modified]" in app.title
 
 
-@sync
 async def test_plus_and_minus_on_root_boot_and_clone_rows() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -106,7 +77,6 @@ async def test_plus_and_minus_on_root_boot_and_clone_rows() -> None:
         assert table(app).current_key == "home"
 
 
-@sync
 async def test_clones_refused_on_the_esp() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -120,7 +90,6 @@ async def test_clones_refused_on_the_esp() -> None:
         assert any("cannot be cloned" in str(n.message) for n in app._notifications)
 
 
-@sync
 async def test_add_a_partition_through_the_form() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -160,7 +129,6 @@ async def test_add_a_partition_through_the_form() -> None:
         assert app.main.query_one(PartitionList).current_key == "srv"
 
 
-@sync
 async def test_form_checks_names_with_the_engine_rules() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -178,7 +146,6 @@ async def test_form_checks_names_with_the_engine_rules() -> None:
         assert app.layout == EXAMPLE_LAYOUT
 
 
-@sync
 async def test_edit_delete_and_reorder() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -207,23 +174,6 @@ async def test_edit_delete_and_reorder() -> None:
         assert app.plan.entry("root") is not None
 
 
-async def choose(pilot, select_id: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Open a Select with the keyboard and pick `value`."""
-    select = pilot.app.main.query_one(f"#{select_id}", Select)
-    select.focus()
-    await pilot.pause()
-    await pilot.press("enter")
-    await pilot.pause()
-    values = [v for _, v in select._options]
-    current = values.index(select.value)
-    target = values.index(value)
-    for _ in range(abs(target - current)):
-        await pilot.press("down" if target > current else "up")
-    await pilot.press("enter")
-    await pilot.pause()
-
-
-@sync
 async def test_msdos_table_shows_the_primaries_diagnostic_and_it_leads_to_home() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -267,7 +217,6 @@ async def test_msdos_table_shows_the_primaries_diagnostic_and_it_leads_to_home()
         assert app.focused is table(app)
 
 
-@sync
 async def test_bios_firmware_gives_msdos_and_the_diagnostic() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -278,7 +227,6 @@ async def test_bios_firmware_gives_msdos_and_the_diagnostic() -> None:
         assert app.main.query_one("#set-table", Select).disabled
 
 
-@sync
 async def test_undo_back_to_the_start_and_redo() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -308,7 +256,6 @@ async def test_undo_back_to_the_start_and_redo() -> None:
         assert app.layout.partition("home").clone == 3
 
 
-@sync
 async def test_setting_a_bad_value_marks_the_field_and_keeps_the_layout() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -326,7 +273,6 @@ async def test_setting_a_bad_value_marks_the_field_and_keeps_the_layout() -> Non
         assert app.plan.entries[0].start != 2048
 
 
-@sync
 async def test_save_writes_the_file_back_losslessly(tmp_path: Path) -> None:
     path = tmp_path / "seed.kiwi"
     shutil.copyfile(SEED, path)
@@ -347,7 +293,6 @@ async def test_save_writes_the_file_back_losslessly(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.partial"))
 
 
-@sync
 async def test_save_after_adding_a_partition(tmp_path: Path) -> None:
     path = tmp_path / "seed.kiwi"
     shutil.copyfile(SEED, path)
@@ -365,10 +310,9 @@ async def test_save_after_adding_a_partition(tmp_path: Path) -> None:
     assert home in original
     data = '                <partition name="data" size="1024" mountpoint="/data" filesystem="ext4"/>\n'
     assert path.read_text() == original.replace(home, home + data)
-    assert backend.load(path).layout.partition("data").size_mb == 1024
+    assert load(path).layout.partition("data").size_mb == 1024
 
 
-@sync
 async def test_example_save_asks_for_a_path_and_export_writes_a_full_description(
         tmp_path: Path) -> None:
     app = PartwrightApp()
@@ -383,7 +327,7 @@ async def test_example_save_asks_for_a_path_and_export_writes_a_full_description
         await pilot.pause()
         assert app.path == tmp_path / "mine.kiwi"
         assert "[modified]" not in app.title and "mine.kiwi" in app.title
-        saved = backend.load(tmp_path / "mine.kiwi").layout
+        saved = load(tmp_path / "mine.kiwi").layout
         assert saved.partition("home").clone == 3
         await pilot.press("ctrl+e")
         await pilot.pause()
@@ -393,10 +337,9 @@ async def test_example_save_asks_for_a_path_and_export_writes_a_full_description
         assert app.path == tmp_path / "mine.kiwi"  # export does not change the file
     exported = (tmp_path / "out.kiwi").read_bytes()
     assert exported.startswith(b"<?xml") and b"<image" in exported
-    assert backend.load(tmp_path / "out.kiwi").layout == saved
+    assert load(tmp_path / "out.kiwi").layout == saved
 
 
-@sync
 async def test_xml_tab_shows_what_a_save_writes(tmp_path: Path) -> None:
     path = tmp_path / "seed.kiwi"
     shutil.copyfile(SEED, path)
@@ -414,7 +357,6 @@ async def test_xml_tab_shows_what_a_save_writes(tmp_path: Path) -> None:
         assert 'kiwi_homePartClone3="7"' in app.main.query_one("#partids").text
 
 
-@sync
 async def test_quit_asks_when_unsaved() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -432,7 +374,6 @@ async def test_quit_asks_when_unsaved() -> None:
     assert not app.is_running
 
 
-@sync
 async def test_quit_without_changes_exits_at_once() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -441,7 +382,6 @@ async def test_quit_without_changes_exits_at_once() -> None:
     assert not app.is_running
 
 
-@sync
 async def test_help_and_command_palette_list_every_action() -> None:
     from tui.keys import KEYS
 
@@ -464,7 +404,6 @@ async def test_help_and_command_palette_list_every_action() -> None:
         assert app.layout.root_clone == 2
 
 
-@sync
 async def test_mouse_click_on_the_disk_map_and_a_table_row() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -478,7 +417,6 @@ async def test_mouse_click_on_the_disk_map_and_a_table_row() -> None:
         assert app.selected == "root"
 
 
-@sync
 async def test_narrow_terminal_folds_the_settings_away() -> None:
     app = PartwrightApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -499,7 +437,6 @@ async def test_narrow_terminal_folds_the_settings_away() -> None:
         assert app.layout.root_clone == 2
 
 
-@sync
 async def test_light_theme_renders() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -509,7 +446,6 @@ async def test_light_theme_renders() -> None:
         assert table_cell(app, "root", "start") == str(ROOT_START)
 
 
-@sync
 async def test_settings_follow_typing_and_toggles_keep_unset_values_unset() -> None:
     from textual.widgets import Checkbox
 
@@ -541,7 +477,6 @@ async def test_settings_follow_typing_and_toggles_keep_unset_values_unset() -> N
         assert app.plan.disk_size_estimated
 
 
-@sync
 async def test_double_click_on_a_row_opens_its_form() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -553,7 +488,6 @@ async def test_double_click_on_a_row_opens_its_form() -> None:
         assert app.screen.query_one("#name", Input).value == "home"
 
 
-@sync
 async def test_a_refused_save_leaves_the_file_alone(tmp_path: Path) -> None:
     from engine.layout.model import Partition
 
@@ -588,7 +522,6 @@ LVM_TYPE = """\
 """
 
 
-@sync
 async def test_lvm_volumes_are_rows_under_the_lvm_partition(tmp_path: Path) -> None:
     path = tmp_path / "lvm.kiwi"
     path.write_text(LVM_TYPE)

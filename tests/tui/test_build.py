@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, ProgressBar
+from textual.widgets import ProgressBar
 
-from tests.support.tui import SIZE, freeze_cursor_blink, sync
+from tests.support.tui import SIZE, start_build, wait_until
 from tui import backend
 from tui.app import PartwrightApp
 from tui.screens.build import BuildScreen
 
 STEPS = ("prepare", "table", "filesystems", "clones", "verify", "finish")
 
-
-@pytest.fixture(autouse=True)
-def _steady(monkeypatch: pytest.MonkeyPatch) -> None:
-    freeze_cursor_blink(monkeypatch)
 
 
 class FakeBuilder:
@@ -52,26 +47,6 @@ class FakeBuilder:
         return {"output": output, "verified": True}
 
 
-async def wait_until(pilot, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await pilot.pause(0.05)
-
-
-async def start_build(pilot, path: Path) -> BuildScreen:  # type: ignore[no-untyped-def]
-    await pilot.press("b")
-    await pilot.pause()
-    screen = pilot.app.screen
-    assert isinstance(screen, BuildScreen)
-    screen.query_one("#build-output", Input).value = str(path)
-    screen.query_one("#build-seed", Input).value = "tui"
-    await pilot.click("#build-start")
-    return screen
-
-
-@sync
 async def test_build_runs_in_a_worker_with_progress_and_report(tmp_path: Path) -> None:
     fake = FakeBuilder(hold="clones")
     app = PartwrightApp(builder=fake)
@@ -97,7 +72,6 @@ async def test_build_runs_in_a_worker_with_progress_and_report(tmp_path: Path) -
         assert not isinstance(app.screen, BuildScreen)
 
 
-@sync
 async def test_cancel_stops_the_engine_at_its_next_step(tmp_path: Path) -> None:
     fake = FakeBuilder(hold="filesystems", loop_until_cancelled=True)
     app = PartwrightApp(builder=fake)
@@ -114,7 +88,6 @@ async def test_cancel_stops_the_engine_at_its_next_step(tmp_path: Path) -> None:
         assert not isinstance(app.screen, BuildScreen)
 
 
-@sync
 async def test_build_says_clearly_when_the_engine_is_missing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     def missing() -> Any:
@@ -130,7 +103,6 @@ async def test_build_says_clearly_when_the_engine_is_missing(
         assert any("not available" in m for m in messages), messages
 
 
-@sync
 async def test_build_refuses_a_layout_with_errors() -> None:
     fake = FakeBuilder()
     app = PartwrightApp(builder=fake)
@@ -147,7 +119,6 @@ NEEDED = ("mkfs.xfs", "mkfs.ext4", "mkfs.ext3", "mkfs.vfat", "sfdisk", "blkid", 
 
 @pytest.mark.skipif(any(shutil.which(t) is None for t in NEEDED),
                     reason="the filesystem tools of the example are not installed")
-@sync
 async def test_build_the_example_with_the_real_engine(tmp_path: Path) -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -162,7 +133,6 @@ async def test_build_the_example_with_the_real_engine(tmp_path: Path) -> None:
         assert report is not None
 
 
-@sync
 async def test_an_existing_image_is_replaced_only_when_asked_twice(tmp_path: Path) -> None:
     fake = FakeBuilder()
     target = tmp_path / "disk.raw"

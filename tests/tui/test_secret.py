@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.tui import sync
 from tui.app import PartwrightApp
-from tui.files import mask_secrets
+from tui.document import mask_secrets
 
 SECRET = "correct-horse-battery-staple"
 
@@ -17,7 +16,6 @@ def test_mask_secrets_hides_passphrases_not_key_files() -> None:
     assert "file:///etc/key" in mask_secrets('<type luks="file:///etc/key"/>')
 
 
-@sync
 async def test_xml_tab_masks_the_passphrase(tmp_path: Path) -> None:
     desc = tmp_path / "luks.kiwi"
     desc.write_text(
@@ -26,6 +24,6 @@ async def test_xml_tab_masks_the_passphrase(tmp_path: Path) -> None:
     app = PartwrightApp.open(desc)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        text, ok = app.xml_text()
+        text, ok = app.document.xml_text(app.layout)
         assert ok and SECRET not in text and "luks=" in text
         assert SECRET not in app.title and SECRET not in (app.sub_title or "")

@@ -2,7 +2,7 @@
 progress bar and a cancel key, then the verify report.
 
 The engine calls `progress(step, done, total)` from the worker thread; the
-callback posts a `Progress` message (thread-safe) and, once the user has
+callback posts a `BuildScreen.Progress` message (thread-safe) and, once the user has
 cancelled, raises `BuildCancelled` so the engine stops and removes its
 `.partial` file (it leaves the target untouched on any failure).
 """
@@ -13,7 +13,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Group
 from rich.table import Table
@@ -30,18 +30,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from engine.plan.model import Plan
 from tui import backend, look
 
+Builder = Callable[..., Any]  # engine.image.build.build, or a stand-in with its signature
+ImageFormat = Literal["raw", "qcow2"]
+
 
 class BuildCancelled(Exception):
     """Raised from the progress callback once the user cancelled."""
-
-
-class Progress(Message):
-    def __init__(self, step: str, done: int, total: int) -> None:
-        super().__init__()
-        self.step, self.done, self.total = step, done, total
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, Progress) and message.step == self.step
 
 
 def overall(step: str, done: int, total: int, steps: tuple[str, ...]) -> float:
@@ -92,7 +86,17 @@ def report_renderable(report: Any) -> Any:
 class BuildScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel / close")]
 
-    def __init__(self, plan: Plan, builder: Callable[..., Any], output: str) -> None:
+    class Progress(Message):
+        """The engine's progress report, from the worker thread."""
+
+        def __init__(self, step: str, done: int, total: int) -> None:
+            super().__init__()
+            self.step, self.done, self.total = step, done, total
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, BuildScreen.Progress) and message.step == self.step
+
+    def __init__(self, plan: Plan, builder: Builder, output: str) -> None:
         super().__init__()
         self.plan = plan
         self.builder = builder
@@ -160,11 +164,12 @@ class BuildScreen(ModalScreen[None]):
             self._replace = str(output)
             problem.update(f"{output} exists: Build again to replace it")
             return
-        fmt = str(self.query_one("#build-format", Select).value)
+        fmt: ImageFormat = "qcow2" if self.query_one("#build-format", Select).value == "qcow2" \
+            else "raw"
         seed = self.query_one("#build-seed", Input).value or None
         self.start(output, fmt=fmt, root_tree=Path(root) if root else None, seed=seed)
 
-    def start(self, output: Path, fmt: str = "raw", root_tree: Path | None = None,
+    def start(self, output: Path, fmt: ImageFormat = "raw", root_tree: Path | None = None,
               seed: str | None = None) -> None:
         self.running = True
         self.steps = tuple(s for s in backend.build_steps() if fmt == "qcow2" or s != "convert")
@@ -176,19 +181,19 @@ class BuildScreen(ModalScreen[None]):
         self._build(output, fmt, root_tree, seed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="build")
-    def _build(self, output: Path, fmt: str, root_tree: Path | None, seed: str | None) -> Any:
+    def _build(self, output: Path, fmt: ImageFormat, root_tree: Path | None, seed: str | None) -> Any:
         worker = get_current_worker()
 
         def progress(step: str, done: int, total: int) -> None:
             if self.cancelled or worker.is_cancelled:
                 raise BuildCancelled()
-            self.post_message(Progress(step, done, total))
+            self.post_message(self.Progress(step, done, total))
 
         return self.builder(self.plan, str(output), fmt=fmt,
                             root_tree=str(root_tree) if root_tree is not None else None,
                             seed=seed, progress=progress)
 
-    def on_progress(self, message: Progress) -> None:
+    def on_build_screen_progress(self, message: BuildScreen.Progress) -> None:
         bar = self.query_one("#build-progress", ProgressBar)
         share = overall(message.step, message.done, message.total, self.steps)
         bar.update(total=1000, progress=round(share * 1000))

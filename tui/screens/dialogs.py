@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from rich.table import Table
 from rich.text import Text
@@ -54,7 +55,10 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class ConfirmQuit(ModalScreen[str]):
+QuitChoice = Literal["save", "quit", "cancel"]
+
+
+class ConfirmQuit(ModalScreen[QuitChoice]):
     """Unsaved changes: 'save', 'quit' (discard) or 'cancel'."""
 
     BINDINGS = [Binding("escape", "choose('cancel')", "Cancel"),
@@ -79,9 +83,12 @@ class ConfirmQuit(ModalScreen[str]):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id or "cancel")
+        pressed = event.button.id
+        choice: QuitChoice = "save" if pressed == "save" else "quit" if pressed == "quit" \
+            else "cancel"
+        self.dismiss(choice)
 
-    def action_choose(self, choice: str) -> None:
+    def action_choose(self, choice: QuitChoice) -> None:
         self.dismiss(choice)
 
 

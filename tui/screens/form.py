@@ -1,16 +1,14 @@
 """The partition form: add or edit a custom partition, or the boot or root one.
 
-Every field is checked as it is typed, by the engine's own rules (sizes by
-KIWI's size syntax, names by engine.layout.names): a bad value marks its field and
-says why under it; OK refuses until every field is good. The form returns a
-`FormResult`; the app turns it into an undoable edit.
+Every field is checked as it is typed by its parser in tui.fields (the
+engine's own rules): a bad value marks its field and says why under it; OK
+refuses until every field is good. The form returns a `FormResult`; the app
+turns it into an undoable edit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,76 +17,25 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from engine.kiwi.schema import parse_size_mb, parse_uint
-from engine.layout import names
-from engine.layout.model import BOOT_FILESYSTEMS, PARTITION_FILESYSTEMS, ROOT_FILESYSTEMS, Partition
-from tui.validate import Parsed
-
-
-@dataclass(frozen=True)
-class FormResult:
-    kind: str  # custom | boot | root
-    partition: Partition | None = None  # custom
-    size_mb: int | None = None  # boot: bootpartsize, root: oem-systemsize
-    filesystem: str | None = None
-    clones: int = 0
-
-
-def size_required(text: str) -> int:
-    value = parse_size_mb(text)
-    if value == 0:
-        raise ValueError("a partition needs a size above 0")
-    return value
-
-
-def size_optional(text: str) -> int | None:
-    if not text.strip():
-        return None
-    return size_required(text)
-
-
-def clones(text: str) -> int:
-    return parse_uint(text or "0")
-
-
-def mountpoint(text: str) -> str | None:
-    value = text.strip()
-    if not value:
-        return None
-    if not value.startswith("/"):
-        raise ValueError(f"'{value}' is not an absolute path (it must start with /)")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("a mountpoint cannot hold spaces")
-    return value
-
-
-def gpt_name(text: str) -> str | None:
-    value = text.strip()
-    if not value:
-        return None
-    problems = names.partition_name_problems(value)
-    if problems:
-        raise ValueError(problems[0])
-    return value
-
-
-def label_text(text: str) -> str | None:
-    value = text.strip()
-    if any(ch.isspace() for ch in value):
-        raise ValueError("a filesystem label here cannot hold spaces")
-    return value or None
-
-
-def name_check(taken: set[str]) -> Callable[[str], str]:
-    def check(text: str) -> str:
-        value = text.strip()
-        problems = names.name_problems(value)
-        if problems:
-            raise ValueError(problems[0])
-        if value in taken:
-            raise ValueError(f"there is already a partition named {value}")
-        return value
-    return check
+from engine.layout.model import (
+    BOOT_FILESYSTEMS,
+    PARTITION_FILESYSTEMS,
+    ROOT_FILESYSTEMS,
+    Partition,
+    PartitionFilesystem,
+)
+from tui.edits import FormRequest, FormResult
+from tui.fields import (
+    Parsed,
+    Parser,
+    clones,
+    gpt_name,
+    label_text,
+    mountpoint,
+    name_check,
+    size_optional,
+    size_required,
+)
 
 
 class PartitionForm(ModalScreen[FormResult | None]):
@@ -96,16 +43,15 @@ class PartitionForm(ModalScreen[FormResult | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "ok", "OK", show=False)]
 
-    def __init__(self, kind: str, values: dict[str, Any], taken: set[str] | None = None,
-                 title: str = "") -> None:
+    def __init__(self, request: FormRequest) -> None:
         super().__init__()
-        self.kind = kind
-        self.values = values
-        self.taken = taken or set()
-        self.form_title = title
-        self.parsers: dict[str, Callable[[str], Any]] = {}
+        self.kind = request.kind
+        self.values = request.values
+        self.taken = set(request.taken)
+        self.form_title = request.title
+        self.parsers: dict[str, Parser] = {}
 
-    def _field(self, field_id: str, label: str, parse: Callable[[str], Any],
+    def _field(self, field_id: str, label: str, parse: Parser,
                placeholder: str = "", hint: str = "") -> ComposeResult:
         self.parsers[field_id] = parse
         value = self.values.get(field_id)
@@ -200,7 +146,7 @@ class PartitionForm(ModalScreen[FormResult | None]):
         if self.kind == "custom":
             part = Partition(
                 name=parsed["name"], size_mb=parsed["size"], mountpoint=parsed["mountpoint"],
-                filesystem=filesystem, clone=parsed["clones"],
+                filesystem=cast("PartitionFilesystem | None", filesystem), clone=parsed["clones"],
                 partition_name=parsed["partition_name"], label=parsed["label"],
             )
             self.dismiss(FormResult("custom", partition=part, clones=part.clone))

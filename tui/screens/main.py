@@ -1,6 +1,8 @@
 """The designer's main screen: settings, partition list, table (and partids,
-XML tabs), disk map, diagnostics. It only lays the widgets out and hands
-them the Layout and Plan; the app owns the state."""
+XML tabs), disk map, diagnostics. It lays the widgets out and hands them the
+Layout and Plan; the app owns the state. The selected partition is one
+reactive here, `selected`, bound into every view that shows it (the
+partition list, the table, the disk map, the diagnostics)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Callable
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
@@ -28,6 +31,10 @@ SHORT = 32  # below this height the partition list folds away (the table does it
 
 
 class MainScreen(Screen[None]):
+    # the key of the selected partition (a planner key: root, homeclone2 ...),
+    # or of a partition KIWI fails before creating; the views follow it
+    selected: reactive[str | None] = reactive(None, init=False)
+
     def __init__(self) -> None:
         super().__init__()
         self.xml_source: Callable[[], tuple[str, bool]] | None = None
@@ -39,16 +46,16 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield Settings(id="settings")
             with Vertical(id="main"):
-                yield PartitionList(id="partitions")
+                yield PartitionList(id="partitions").data_bind(MainScreen.selected)
                 with TabbedContent(id="tabs"):
                     with TabPane("Table", id="tab-table"):
-                        yield PlanTable(id="table")
+                        yield PlanTable(id="table").data_bind(MainScreen.selected)
                     with TabPane("/config.partids", id="tab-partids"):
                         yield SourceView("bash", id="partids")
                     with TabPane("XML", id="tab-xml"):
                         yield SourceView("xml", id="xml")
-        yield DiskMap(id="map")
-        yield Diagnostics(id="diagnostics")
+        yield DiskMap(id="map").data_bind(MainScreen.selected)
+        yield Diagnostics(id="diagnostics").data_bind(MainScreen.selected)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -68,12 +75,12 @@ class MainScreen(Screen[None]):
         footer.show_command_palette = not narrow
 
     # --- the app hands over the state ----------------------------------------
-    def show(self, layout: Layout, plan: Plan, selected: str | None) -> None:
+    def show(self, layout: Layout, plan: Plan) -> None:
         self.query_one(Settings).show(layout, plan)
-        self.query_one(PartitionList).show(layout, plan, selected)
-        self.query_one(PlanTable).show(plan, selected)
+        self.query_one(PartitionList).show(layout, plan)
+        self.query_one(PlanTable).show(plan)
         disk_map = self.query_one(DiskMap)
-        disk_map.show(plan, selected)
+        disk_map.show(plan)
         est = " (estimated)" if plan.disk_size_estimated else ""
         disk_map.border_title = (
             f"Disk {look.human_bytes(plan.disk_bytes)}{est} · {plan.table} ·"
@@ -83,11 +90,6 @@ class MainScreen(Screen[None]):
         self._plan = plan
         self._xml_stale = True
         self._refresh_sources()
-
-    def select(self, key: str | None) -> None:
-        self.query_one(PartitionList).select(key)
-        self.query_one(PlanTable).select(key)
-        self.query_one(DiskMap).select(key)
 
     def _refresh_sources(self) -> None:
         """The partids and XML tabs are drawn when shown (the XML costs a write)."""

@@ -1,22 +1,27 @@
 """The diagnostics: what the planner says about the layout, worst first.
 
 Each line shows the severity in its theme colour, the stable code, the
-partition it concerns, the message and the fix. Selecting a diagnostic
-(Enter or a click) moves the cursor to its partition.
+partition it concerns, the message and the fix; a mark leads those about the
+selected partition (`selected`, bound to the screen's one selection: its
+clones and origin count). Selecting a diagnostic (Enter or a click) moves
+the cursor to its partition.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from engine.plan.model import Diagnostic, Plan
+from engine.plan.model import Diagnostic, Plan, Severity
 from tui import look
+from tui.edits import origin_key
 from tui.messages import PartitionChosen
 
-ORDER = {"error": 0, "warning": 1, "info": 2}
-MARK = {"error": "✖", "warning": "▲", "info": "●"}
+ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}
+MARK: dict[Severity, str] = {"error": "✖", "warning": "▲", "info": "●"}
+CONCERNS = "▸"  # leads a diagnostic about the selected partition
 
 
 def ordered(plan: Plan) -> list[Diagnostic]:
@@ -36,15 +41,29 @@ def summary(plan: Plan) -> str:
 class Diagnostics(OptionList):
     """One option per diagnostic."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    selected: reactive[str | None] = reactive(None, init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.items: list[Diagnostic] = []
+        self.plan: Plan | None = None
         self.signature: object = None
 
+    def watch_selected(self, key: str | None) -> None:
+        if self.plan is not None:
+            self.show(self.plan)
+
+    def concerns(self, diag: Diagnostic, plan: Plan) -> bool:
+        """Whether `diag` is about the selected partition (or its origin or clones)."""
+        if not diag.partition or self.selected is None:
+            return False
+        return origin_key(plan, diag.partition) == origin_key(plan, self.selected)
+
     def show(self, plan: Plan, force: bool = False) -> None:
+        self.plan = plan
         items = ordered(plan)
         self.border_title = f"Diagnostics: {summary(plan)}"
-        signature = (tuple((d, self._number(d, plan)) for d in items),
+        signature = (tuple((d, self._number(d, plan), self.concerns(d, plan)) for d in items),
                      look.severity_colour(self.app, "error"))
         if signature == self.signature and not force:
             return  # the same diagnostics about the same rows: nothing to redraw
@@ -76,7 +95,7 @@ class Diagnostics(OptionList):
 
     def _prompt(self, diag: Diagnostic, plan: Plan) -> Text:
         colour = look.severity_colour(self.app, diag.severity)
-        text = Text()
+        text = Text(f"{CONCERNS} " if self.concerns(diag, plan) else "  ", style="bold")
         text.append(f"{MARK.get(diag.severity, '·')} {diag.severity:<7}", style=f"bold {colour}")
         text.append(f" {diag.code}", style="bold")
         if diag.partition:

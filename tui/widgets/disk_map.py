@@ -3,7 +3,9 @@
 The bar has two "pixels" per cell (a half block in two colours), and every
 partition gets at least one pixel, so a 2 MiB partition on a 100 GiB disk is
 still there to see and to click. Clones are shaded like their origin, free
-space is hatched. Clicking a segment selects that partition.
+space is hatched. The selected partition (`selected`, bound to the
+screen's one selection) is marked under its segment. Clicking a segment
+selects that partition.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from rich.segment import Segment as RichSegment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -69,21 +72,20 @@ def allocate(weights: list[int], pixels: int) -> list[int]:
 class DiskMap(Widget):
     """A to-scale bar of the plan; the selected partition is marked below it."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    selected: reactive[str | None] = reactive(None, init=False)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.plan: Plan | None = None
-        self.selected: str | None = None
         self._pixels: list[str] = []  # segment key of every pixel, for clicks
         self._drawn: tuple[object, ...] | None = None
         self._lines: list[Strip] = []
 
-    def show(self, plan: Plan, selected: str | None) -> None:
+    def show(self, plan: Plan) -> None:
         self.plan = plan
-        self.selected = selected
         self.refresh()
 
-    def select(self, key: str | None) -> None:
-        self.selected = key
+    def watch_selected(self, key: str | None) -> None:
         self.refresh()
 
     def _draw(self, width: int) -> list[Strip]:

@@ -14,7 +14,7 @@ from engine.plan.model import Plan
 from tui import look
 from tui.edits import origin_key
 from tui.messages import EditRequested, PartitionChosen
-from tui.widgets.grid import Cell, Column, Grid
+from tui.widgets.keyed_table import Cell, Column, KeyedTable
 
 COLUMNS = (
     Column("swatch", ""), Column("name", "Name"), Column("size", "Size", "right"),
@@ -55,18 +55,18 @@ def rows(layout: Layout, plan: Plan) -> list[tuple[str, list[str]]]:
     return out
 
 
-class PartitionList(Grid):
+class PartitionList(KeyedTable):
     """The partitions the user edits; Enter opens the form."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(COLUMNS, **kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(COLUMNS, id=id)
         self.plan: Plan | None = None
 
     @property
     def keys(self) -> list[str]:
         return self.row_keys
 
-    def show(self, layout: Layout, plan: Plan, selected: str | None) -> None:
+    def show(self, layout: Layout, plan: Plan) -> None:
         self.plan = plan
         colours = look.origin_colours(plan)
         table: list[tuple[str, list[Cell]]] = []
@@ -74,18 +74,16 @@ class PartitionList(Grid):
             colour = colours.get(key) or look.ROLE_COLOURS.get(cells[5], look.FREE_COLOUR)
             swatch = Text("█", style=colour)
             table.append((key, [swatch, *cells]))
-        target = origin_key(plan, selected) if selected else None
+        target = origin_key(plan, self.selected) if self.selected else None
         self.set_rows(table, target if target in [k for k, _ in table] else None)
 
-    def select(self, key: str | None) -> None:
+    def row_of(self, key: str | None) -> str | None:
         if key is None or self.plan is None:
-            return
-        index = self.index_of(origin_key(self.plan, key))
-        if index is not None:
-            self.move_to(index, announce=False)
+            return None
+        return super().row_of(origin_key(self.plan, key))
 
-    def on_grid_highlighted(self, key: str) -> None:
+    def on_row_highlighted(self, key: str) -> None:
         self.post_message(PartitionChosen(key))
 
-    def on_grid_selected(self, key: str) -> None:
+    def on_row_chosen(self, key: str) -> None:
         self.post_message(EditRequested(key))

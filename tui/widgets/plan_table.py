@@ -11,13 +11,16 @@ size (or "rest") and mountpoint, as the planner gives them.
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from rich.text import Text
 
 from engine.plan.model import Plan
 from engine.units import MIB
 from tui import look
+from tui.edits import origin_key
 from tui.messages import EditRequested, PartitionChosen
-from tui.widgets.grid import Cell, Column, Grid
+from tui.widgets.keyed_table import Cell, Column, KeyedTable
 
 COLUMNS = (
     Column("swatch", ""), Column("number", "#", "right"), Column("start", "Start", "right"),
@@ -105,43 +108,41 @@ def volume_rows(plan: Plan, colour: str) -> list[tuple[str, list[Cell]]]:
     return out
 
 
-class PlanTable(Grid):
+class PlanTable(KeyedTable):
     """The partition table exactly as the planner computed it."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(COLUMNS, fixed_height=True, **kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(COLUMNS, fixed_height=True, id=id)
         self.plan: Plan | None = None
 
-    def show(self, plan: Plan, selected: str | None) -> None:
-        """Replace the rows with `plan`'s and put the cursor on `selected`."""
+    def show(self, plan: Plan) -> None:
+        """Replace the rows with `plan`'s, the cursor on the selection's row."""
         self.plan = plan
         colours = look.entry_colours(plan, look.background(self.app))
         free = look.theme_colour(self.app, "text-success", "#2e8b57")
         rows = plan_rows(plan, colours, free)
-        self.set_rows(rows, self._target(selected, {key for key, _ in rows}))
+        self.set_rows(rows, self._target(self.selected, {key for key, _ in rows}))
 
-    def _target(self, key: str | None, keys: set[str] | None = None) -> str | None:
-        """The row of `key`, or of its origin when the key has no row."""
+    def _target(self, key: str | None, present: Container[str]) -> str | None:
+        """The row of `key`, or of its origin when the key has no row (a
+        partition KIWI fails before creating)."""
         if key is None or self.plan is None:
             return None
-        present = keys if keys is not None else set(self.row_keys)
         if key in present:
             return key
-        entry = self.plan.entry(key)
-        if entry is not None and entry.clone_of in present:
-            return entry.clone_of
-        return None
+        origin = origin_key(self.plan, key)
+        return origin if origin in present else None
 
-    def select(self, key: str | None) -> None:
-        """Move the cursor to the row of `key` (or its origin), quietly."""
-        target = self._target(key)
-        if target is not None:
-            self.move_to(self.index_of(target) or 0, announce=False)
+    def row_of(self, key: str | None) -> str | None:
+        return self._target(key, self._index)
 
-    def on_grid_highlighted(self, key: str) -> None:
-        if not key.startswith(INERT):
+    def choosable(self, key: str) -> bool:
+        return not key.startswith(INERT)
+
+    def on_row_highlighted(self, key: str) -> None:
+        if self.choosable(key):
             self.post_message(PartitionChosen(key))
 
-    def on_grid_selected(self, key: str) -> None:
-        if not key.startswith(INERT):
+    def on_row_chosen(self, key: str) -> None:
+        if self.choosable(key):
             self.post_message(EditRequested(key))

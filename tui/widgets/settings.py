@@ -1,6 +1,6 @@
 """The type settings: firmware, table, filesystems, disk size, oemconfig, spare, start.
 
-Every control posts `SettingsChanged` with the Layout fields it changes; a
+Every control posts `Settings.Changed` with the Layout fields it changes; a
 text field does so on each keystroke that leaves it valid (the table follows
 the typing) and marks itself invalid, with the reason below, otherwise.
 `show()` puts a Layout's values into the controls without posting anything,
@@ -10,51 +10,21 @@ typing "1024" in MiB is not rewritten to "1" GiB under the cursor).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
-from engine.kiwi.schema import TYPE_ATTR_BY_XML, parse_size_mb, parse_uint, parse_value
 from engine.layout.model import BOOT_FILESYSTEMS, FIRMWARES, ROOT_FILESYSTEMS, TABLE_TYPES, Layout
 from engine.plan.model import Plan
-from tui.messages import SettingsChanged
-from tui.validate import Parsed
-
-
-def optional_mb(text: str) -> int | None:
-    """Whole MiB > 0, or None for an empty field (unset)."""
-    if not text.strip():
-        return None
-    value = parse_uint(text)
-    if value == 0:
-        raise ValueError("0 MiB: leave the field empty to unset it")
-    return value
-
-
-def optional_size(text: str) -> int | None:
-    """`N`, `NM` or `NG`, or None for an empty field."""
-    if not text.strip():
-        return None
-    value = parse_size_mb(text)
-    if value == 0:
-        raise ValueError("a size of 0: leave the field empty for none")
-    return value
-
-
-def optional_sector(text: str) -> int | None:
-    """A start sector by KIWI's rule (engine.kiwi.schema), or None for the default."""
-    if not text.strip():
-        return None
-    return parse_value(TYPE_ATTR_BY_XML["disk_start_sector"], text)  # type: ignore[return-value]
-
+from tui.fields import Parsed, Parser, optional_mb, optional_sector, optional_size
 
 # text fields: id -> (layout field, parser, history label)
-TEXT_FIELDS: dict[str, tuple[str, Callable[[str], Any], str]] = {
+TEXT_FIELDS: dict[str, tuple[str, Parser, str]] = {
     "set-systemsize": ("oem_systemsize", optional_mb, "oem-systemsize"),
     "set-swapsize": ("oem_swapsize", optional_mb, "swap size"),
     "set-spare": ("spare_part_mb", optional_size, "spare size"),
@@ -69,8 +39,22 @@ def _row(label: str, *widgets: Any, id: str | None = None) -> Horizontal:
 class Settings(VerticalScroll):
     """The `<type>` settings that shape the disk."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    class Changed(Message):
+        """A type setting changed: the Layout fields to change, a history label,
+        and a tag under which consecutive changes of one field coalesce into one
+        step."""
+
+        def __init__(self, changes: dict[str, Any], label: str, tag: str) -> None:
+            super().__init__()
+            self.changes = changes
+            self.label = label
+            self.tag = tag
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, Settings.Changed) and message.tag == self.tag
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.shown_layout: Layout | None = None
 
     def compose(self) -> ComposeResult:
@@ -137,7 +121,7 @@ class Settings(VerticalScroll):
         except InvalidSelectValueError:
             pass  # a value the list does not offer (a new firmware ...): leave it
 
-    def _text(self, selector: str, value: object, parse: Callable[[str], Any]) -> None:
+    def _text(self, selector: str, value: object, parse: Parser) -> None:
         field = self.query_one(f"#{selector}", Input)
         try:
             current = parse(field.value)
@@ -171,7 +155,7 @@ class Settings(VerticalScroll):
         if self.shown_layout is None:
             return  # the controls announce their first values on mount: not edits
         self.query_one("#settings-problem", Static).update("")
-        self.post_message(SettingsChanged(changes, label, tag))
+        self.post_message(self.Changed(changes, label, tag))
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.syntax import Syntax
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -15,13 +16,13 @@ def _theme(dark: bool) -> str:
 class SourceView(VerticalScroll):
     """A scrollable, syntax highlighted text (or a plain message)."""
 
-    def __init__(self, lexer: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, lexer: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.lexer = lexer
         self.text = ""
         self.note: str | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(id=f"{self.id}-body" if self.id else None, classes="source-body")
 
     def show_text(self, text: str) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from engine.cow import create_cow, merge_in_place, merge_to_new, read_header, rebase_images
 from engine.cow.format import set_sectors
-from tests.engine.cow.test_format import (
+from tests.support.cow import (
     make_cow,
     needs_uml,
     reference_merge,

@@ -15,7 +15,7 @@ from engine.cow import create_cow, merge_in_place, merge_to_new, read_header
 from engine.cow import merge as merge_mod
 from engine.cow.format import mark_sectors, set_sectors
 from engine.host.sparse import data_extents, punch_hole, subtract
-from tests.engine.cow.test_format import reference_merge, scribble, write_random
+from tests.support.cow import reference_merge, scribble, write_random
 from tests.support.paths import ROOT
 
 MIB = 1 << 20
@@ -86,7 +86,7 @@ def test_small_windows_and_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     finally:
         os.close(fd)
     seen: list[tuple[int, int]] = []
-    merge_to_new(cow, tmp_path / "a.img", progress=lambda d, t: seen.append((d, t)))
+    merge_to_new(cow, tmp_path / "a.img", progress=lambda s, d, t: seen.append((d, t)))
     assert (tmp_path / "a.img").read_bytes() == want
     assert seen[-1][0] == seen[-1][1] > 8 * MIB
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.cow import create_cow, merge_to_new
-from tests.engine.cow.test_format import sha256, write_random
-from tests.engine.cow.test_sidecar import cli, one_error_line
+from tests.support.cow import cli, one_error_line, sha256, write_random
 
 pytestmark = pytest.mark.skipif(
     shutil.which("qemu-img") is None or shutil.which("qemu-io") is None,

@@ -17,24 +17,17 @@ import pytest
 
 from engine.cow import create_cow, merge_in_place, read_header
 from engine.cow.sidecar import CHUNK, load, zero_digest
-from partwright.cli import main
-from tests.engine.cow.test_format import HAVE_UML, make_cow, scribble, sha256, write_random
+from tests.support.cow import (
+    HAVE_UML,
+    cli,
+    make_cow,
+    one_error_line,
+    scribble,
+    sha256,
+    write_random,
+)
 
 SIZE = 12 << 20  # three 4 MiB chunks
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    rc = main(["cow", *map(str, args)])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("partwright: error: ")
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.fixture

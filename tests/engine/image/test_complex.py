@@ -1,5 +1,5 @@
 """Builds with a LUKS root, an LVM <systemdisk> and md RAID members, and
-their clones (issue 7). Every image is read back with the tools themselves:
+their clones. Every image is read back with the tools themselves:
 cryptsetup luksDump, vgs/pvs under a private configuration, mdadm --examine,
 blkid and the filesystem checkers; the filesystems inside LUKS containers
 are decrypted first (engine/image/luks.py, checked against cryptsetup in
@@ -15,31 +15,20 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PartwrightError
-from engine.host import kernel
-from engine.image import luks, lvm, sparse
+from engine.host import kernel, sparse
+from engine.image import luks, lvm
 from engine.image.build import BuildReport, build
 from engine.image.identity import make_identity
-from engine.layout.model import Layout, SystemDisk, Volume
+from engine.layout.model import Layout
 from engine.plan.model import Plan
 from engine.plan.planner import plan as make_plan
+from tests.support.containers import LUKS1, LUKS2, LVM, PASSPHRASE, RAID0, RAID1, group
 from tests.support.image import needs_tools, sparse_sha256
 
 pytestmark = needs_tools
 needs_loop = pytest.mark.skipif(not kernel.has_loop(), reason=kernel.missing("loop") or "")
 
 MIB = 1 << 20
-PASSPHRASE = "Marmalade-Gyroscope-4477-luks"
-COMMON = dict(firmware="efi", oem_systemsize=256, oem_resize=False, size_mb=2048)
-LUKS2 = Layout(luks=PASSPHRASE, luks_version="luks2", root_clone=2, **COMMON)  # type: ignore[arg-type]
-LUKS1 = Layout(luks=PASSPHRASE, luks_version="luks1", filesystem="xfs", root_clone=1,
-               **{**COMMON, "oem_systemsize": 400})  # type: ignore[arg-type]
-LVM = Layout(systemdisk=SystemDisk(volumes=(Volume("home", size_mb=48, mountpoint="/home"),
-                                            Volume("srv/data", size_mb=16))),
-             oem_swap=True, oem_swapsize=16, root_clone=2, **COMMON)  # type: ignore[arg-type]
-RAID1 = Layout(mdraid="mirroring", root_clone=2, **COMMON)  # type: ignore[arg-type]
-RAID0 = Layout(mdraid="striping", root_clone=1, **COMMON)  # type: ignore[arg-type]
-
-
 @pytest.fixture(autouse=True)
 def fast_luks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARTWRIGHT_LUKS_FAST", "1")
@@ -52,13 +41,6 @@ def run_build(layout: Layout, out: Path, **kwargs: object) -> tuple[Plan, BuildR
     assert report.warnings == ()
     assert all(c.ok for c in report.checks)
     return plan, report
-
-
-def group(plan: Plan, key: str = "root") -> list[tuple[int, int, int]]:
-    """(number, offset, size) of the origin with `key` and its clones, origin first."""
-    origin = plan.entry(key)
-    assert origin is not None
-    return [(e.number, e.start * 512, e.size_bytes) for e in (origin, *plan.clones_of(key))]
 
 
 def extract(image: Path, offset: int, size: int, target: Path) -> Path:

@@ -1,5 +1,5 @@
 """`partwright build --luks-key env:NAME|file:PATH` and KIWI's
-`luks="file://PATH"` (issue 7): the key comes from where it is said to, the
+`luks="file://PATH"`: the key comes from where it is said to, the
 layout's passphrase is overridden, the secret appears in no output, log
 record or exception of the command line run, and a bad source is refused
 with one line that names the source, not its content, before anything is
@@ -17,6 +17,7 @@ import pytest
 from engine.image import luks
 from engine.image.inspect import inspect
 from partwright.cli import main
+from tests.support.cli import one_line
 from tests.support.image import cli, needs_tools
 
 pytestmark = needs_tools
@@ -50,12 +51,6 @@ def roots(image: Path) -> list[tuple[int, int]]:
 
 def opens_with(image: Path, key: luks.KeySource) -> bool:
     return all(luks.check_key(str(image), off, size, key) for off, size in roots(image))
-
-
-def one_line(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    assert len(lines) == 1, text
-    return lines[0]
 
 
 def test_env_key_overrides_the_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -14,8 +14,8 @@ from engine.kiwi._text_scan import decode, scan
 from engine.kiwi.read import load, loads
 from engine.kiwi.write import to_bytes
 from engine.layout.model import Layout
-from tests.engine.kiwi.test_export import layouts
 from tests.support import paths
+from tests.support.kiwi_layouts import layouts
 
 DATA = paths.DATA / "descriptions"
 CORPUS = sorted(p for p in DATA.iterdir() if p.suffix in (".kiwi", ".xml"))

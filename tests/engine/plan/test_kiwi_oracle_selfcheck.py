@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.plan.test_planner import SEED_PARTIDS as PLANNER_SEED_PARTIDS
-from tests.engine.plan.test_planner import SEED_ROWS as PLANNER_SEED_ROWS
 from tests.support import kiwi_oracle, paths
+from tests.support.seed import SEED_PARTIDS as PLANNER_SEED_PARTIDS
+from tests.support.seed import SEED_ROWS as PLANNER_SEED_ROWS
 
 DATA = paths.DATA / "oracle"
 

@@ -2,43 +2,47 @@
 
 DataTable re-measures and re-renders every cell when its rows change; the
 designer replaces all rows on every edit, so a table of 128 partitions cost
-tens of milliseconds per keypress. `Grid` keeps a list of keyed rows of Rich
+tens of milliseconds per keypress. `KeyedTable` keeps a list of keyed rows of Rich
 Text, sizes its columns from the cells' lengths, and renders a visible row
 into a Strip cached by the row's content: after an edit, rows that did not
 change are not rendered again. The header stays on top; the cursor row is
-highlighted (component classes `grid--cursor`, `grid--cursor-blurred`).
+highlighted (component classes `keyed-table--cursor`, `keyed-table--cursor-blurred`).
 
-Subclasses get `on_grid_highlighted(key)` when the cursor moves to a row and
-`on_grid_selected(key)` on Enter or a double click.
+`selected` (a reactive, bound to the screen's one selection) is the key of
+the selected partition; the cursor follows it quietly, to the row `row_of`
+gives for it. Subclasses get `on_row_highlighted(key)` when the user moves
+the cursor to a row and `on_row_chosen(key)` on Enter or a double click.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 GAP = 2  # spaces between columns
+Justify = Literal["left", "right"]
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     label: str
-    justify: str = "left"  # left | right
+    justify: Justify = "left"
 
 
 Cell = Text | str
 
 
-class Grid(ScrollView, can_focus=True):
+class KeyedTable(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
@@ -48,11 +52,14 @@ class Grid(ScrollView, can_focus=True):
         Binding("end", "ends(1)", "Last", show=False),
         Binding("enter", "choose", "Edit", show=False),
     ]
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"grid--header", "grid--cursor", "grid--cursor-blurred"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "keyed-table--header", "keyed-table--cursor", "keyed-table--cursor-blurred"}
 
-    def __init__(self, columns: tuple[Column, ...], fixed_height: bool = False,
-                 **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    selected: reactive[str | None] = reactive(None, init=False)
+
+    def __init__(self, columns: tuple[Column, ...], fixed_height: bool = False, *,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.columns = columns
         self.fixed_height = fixed_height  # its height does not follow its rows
         self.row_keys: list[str] = []
@@ -100,7 +107,7 @@ class Grid(ScrollView, can_focus=True):
         )
         if same_bars:
             try:
-                self.set_reactive(Grid.virtual_size, size)
+                self.set_reactive(KeyedTable.virtual_size, size)
                 self._scroll_update(size)
                 return
             except AttributeError:  # another Textual: take the ordinary way
@@ -127,6 +134,29 @@ class Grid(ScrollView, can_focus=True):
             return self.row_keys[self.cursor_row]
         return None
 
+    # --- the selection -------------------------------------------------------
+    def row_of(self, key: str | None) -> str | None:
+        """The row that shows the partition `key` (None: no row does)."""
+        return key if key is not None and key in self._index else None
+
+    def choosable(self, key: str) -> bool:
+        """Whether the row `key` is a partition the user can choose."""
+        return True
+
+    @property
+    def moved_on(self) -> str | None:
+        """The cursor's row when the user moved it away from the selection and
+        the message saying so has not arrived yet (keys in a burst), else None."""
+        key = self.current_key
+        if key is None or not self.choosable(key) or key == self.row_of(self.selected):
+            return None
+        return key
+
+    def watch_selected(self, key: str | None) -> None:
+        row = self.row_of(key)
+        if row is not None:
+            self.move_to(self._index[row], announce=False)
+
     # --- cursor --------------------------------------------------------------
     def move_to(self, index: int, announce: bool = True) -> None:
         if not self.row_keys:
@@ -138,7 +168,7 @@ class Grid(ScrollView, can_focus=True):
         self._scroll_to_cursor()
         self.refresh()
         if announce:
-            self.on_grid_highlighted(self.row_keys[index])
+            self.on_row_highlighted(self.row_keys[index])
 
     def _scroll_to_cursor(self) -> None:
         visible = max(1, self.scrollable_content_region.height - 1)
@@ -160,7 +190,7 @@ class Grid(ScrollView, can_focus=True):
     def action_choose(self) -> None:
         key = self.current_key
         if key is not None:
-            self.on_grid_selected(key)
+            self.on_row_chosen(key)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
@@ -170,7 +200,7 @@ class Grid(ScrollView, can_focus=True):
         if 0 <= index < len(self.row_keys):
             self.move_to(index)
             if event.chain >= 2:
-                self.on_grid_selected(self.row_keys[index])
+                self.on_row_chosen(self.row_keys[index])
 
     def on_focus(self) -> None:
         self.refresh()
@@ -179,10 +209,10 @@ class Grid(ScrollView, can_focus=True):
         self.refresh()
 
     # --- hooks -----------------------------------------------------------------
-    def on_grid_highlighted(self, key: str) -> None:
+    def on_row_highlighted(self, key: str) -> None:
         """The cursor moved to the row `key` (by the user)."""
 
-    def on_grid_selected(self, key: str) -> None:
+    def on_row_chosen(self, key: str) -> None:
         """Enter or a double click on the row `key`."""
 
     # --- rendering ---------------------------------------------------------------
@@ -219,14 +249,14 @@ class Grid(ScrollView, can_focus=True):
         style = self.rich_style
         if y == 0:
             strip = self._row_strip(tuple(c.label for c in self.columns))
-            style = style + self.get_component_rich_style("grid--header")
+            style = style + self.get_component_rich_style("keyed-table--header")
         else:
             index = scroll_y + y - 1
             if not 0 <= index < len(self.row_cells):
                 return Strip.blank(width, style)
             strip = self._row_strip(self.row_cells[index])
             if index == self.cursor_row:
-                name = "grid--cursor" if self.has_focus else "grid--cursor-blurred"
+                name = "keyed-table--cursor" if self.has_focus else "keyed-table--cursor-blurred"
                 style = style + self.get_component_rich_style(name)
         # the line's style goes under the cells' own colours, the full width
         return (strip.extend_cell_length(scroll_x + width)
