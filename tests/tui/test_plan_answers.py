@@ -3,20 +3,12 @@ disk, whether a boot partition exists) and derives none of them itself."""
 
 from __future__ import annotations
 
-import pytest
-
 from engine.layout.model import Layout
-from tests.support.tui import SIZE, freeze_cursor_blink, sync
+from tests.support.tui import SIZE
 from tui.app import PartwrightApp
 from tui.widgets.partition_list import PartitionList
 
 
-@pytest.fixture(autouse=True)
-def _steady(monkeypatch: pytest.MonkeyPatch) -> None:
-    freeze_cursor_blink(monkeypatch)
-
-
-@sync
 async def test_root_before_a_last_spare_has_a_fixed_size_not_the_rest() -> None:
     layout = Layout(firmware="efi", filesystem="ext4", size_mb=102400, spare_part_mb=500,
                     spare_part_is_last=True)
@@ -31,7 +23,6 @@ async def test_root_before_a_last_spare_has_a_fixed_size_not_the_rest() -> None:
         assert plist.cell("root", "size") == "99.5 GiB"
 
 
-@sync
 async def test_root_that_takes_the_rest_says_so() -> None:
     app = PartwrightApp(Layout(firmware="efi", filesystem="ext4", size_mb=8192))
     async with app.run_test(size=SIZE) as pilot:
@@ -39,7 +30,6 @@ async def test_root_that_takes_the_rest_says_so() -> None:
         assert app.main.query_one(PartitionList).cell("root", "size").endswith(" (rest)")
 
 
-@sync
 async def test_boot_clone_without_a_boot_partition_lists_no_boot_row() -> None:
     app = PartwrightApp(Layout(firmware="efi", filesystem="ext4", size_mb=8192, boot_clone=1))
     async with app.run_test(size=SIZE) as pilot:
