@@ -49,7 +49,7 @@ from engine.kiwi.schema import (
 from engine.kiwi.types import TypeInfo, choose_type, type_infos
 from engine.layout.model import ARCHES, Layout, Partition, SystemDisk, Volume
 
-__all__ = ["Description", "TypeInfo", "list_types", "load", "loads", "read_layout"]
+__all__ = ["Description", "TypeInfo", "check_unique_names", "list_types", "load", "loads", "read_layout"]
 
 # the <type> children that shape the layout; KIWI allows each at most once
 LAYOUT_CHILDREN: tuple[str, ...] = ("partitions", "oemconfig", "size", "systemdisk")
@@ -210,6 +210,20 @@ def _read_systemdisk(el: etree._Element, source: str) -> SystemDisk:
             )
         )
     return SystemDisk(name=el.get("name"), preferlvm=preferlvm, volumes=tuple(volumes))
+
+
+def check_unique_names(desc: Description) -> None:
+    """Refuse a description that names a `<partition>` twice (KIWI would keep
+    one of them; the plan says so, but partwright writes no such description)."""
+    lines: dict[str, int] = {}
+    for el in desc.type_element.iter("partition"):
+        name = el.get("name")
+        if name is None:
+            continue
+        if name in lines:
+            raise bad(desc.source, el, f"<partition name={shown(name)}>",
+                      f"duplicate partition name (also at line {lines[name]})")
+        lines[name] = line_of(el)
 
 
 def read_layout(type_el: etree._Element, source: str, arch: str = "x86_64") -> Layout:
