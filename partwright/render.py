@@ -157,7 +157,7 @@ def first_boots(boots: list[Any]) -> None:
     console = stdout_console()
     for fb in boots:
         console.print()
-        console.print(f"[bold]On a {_sectors(fb.device_sectors)} device ({fb.device_sectors}"
+        console.print(f"[bold]On a {sectors_text(fb.device_sectors)} device ({fb.device_sectors}"
                       f" sectors) after KIWI's first boot:[/]")
         if fb.entries:
             table = Table(box=None, pad_edge=False, header_style="bold")
@@ -167,11 +167,11 @@ def first_boots(boots: list[Any]) -> None:
                 table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
             for e in fb.entries:
                 mark = "re-created" if e.number == fb.resized else ""
-                table.add_row(str(e.number), str(e.start), str(e.end), _sectors(e.sectors), e.code,
+                table.add_row(str(e.number), str(e.start), str(e.end), sectors_text(e.sectors), e.code,
                               e.name or "", e.role, mark,
                               style="bold" if mark else ("dim" if e.clone_of else None))
             for f in fb.free:
-                table.add_row("", str(f.start), str(f.end), _sectors(f.sectors), "", "free space",
+                table.add_row("", str(f.start), str(f.end), sectors_text(f.sectors), "", "free space",
                               "", "", style="italic green")
             console.print(table)
         for step in fb.steps:
@@ -187,7 +187,7 @@ def import_report(imported: Any, out: str | None) -> None:
     """The disk as read, each partition's KIWI role and how it was known, the diagnostics."""
     console = stdout_console()
     read = imported.read
-    console.print(f"{read.source}: {read.format}, {read.table} table, {_sectors(read.disk_sectors)}"
+    console.print(f"{read.source}: {read.format}, {read.table} table, {sectors_text(read.disk_sectors)}"
                   f"; partids: {read.partids_from or 'none found'}; fstab:"
                   f" {read.fstab_from or 'none found'}", markup=False)
     why = dict(imported.recognised_by)
@@ -198,7 +198,7 @@ def import_report(imported: Any, out: str | None) -> None:
                       ("Recognised by", "left")):
         table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for e in imported.entries:
-        table.add_row(str(e.number), str(e.start), str(e.end), _sectors(e.sectors), e.code,
+        table.add_row(str(e.number), str(e.start), str(e.end), sectors_text(e.sectors), e.code,
                       e.name or "", e.filesystem or "", e.role,
                       e.key + (f" (clone of {e.clone_of})" if e.clone_of else ""),
                       e.mountpoint or "", why.get(e.number, ""),
