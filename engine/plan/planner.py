@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.layout.model import Arch, Layout, TableType
-from engine.plan import diagnostics, refusals
+from engine.plan import diagnostics, fs_diagnostics, refusals
 from engine.plan.kiwi_order import requests, resolve
 from engine.plan.model import Entry, FreeRegion, LogicalVolume, Plan, Wanted
 from engine.plan.partids import partids_for
@@ -106,6 +106,7 @@ def plan(layout: Layout) -> Plan:
     free = free_regions(entries, table, disk_sectors)
     ids = partids_for(placement.placed, layout)
     found += diagnostics.check_plan(layout, r, wanted, placement, entries, free, disk_sectors)
+    found += fs_diagnostics.check(layout, entries)
     volumes: tuple[LogicalVolume, ...] = ()
     if layout.volume_manager == "lvm" and layout.systemdisk is not None:
         volumes = tuple(
