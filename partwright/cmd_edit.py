@@ -13,7 +13,9 @@ def register(sub: Any) -> None:
                     " without FILE, on the built-in example. It needs a terminal: use"
                     " `partwright preview` in scripts and CI.")
     p.add_argument("file", metavar="FILE", nargs="?",
-                   help="KIWI description or bare <type>; without it the built-in example")
+                   help="KIWI description or bare <type>, or a disk image, block device or"
+                        " table dump (its imported layout, saved as IMAGE.kiwi); without it the"
+                        " built-in example")
     p.add_argument("--profile", help="use the <type> of this profile")
     p.set_defaults(func=run_edit)
 
@@ -26,7 +28,43 @@ def run_edit(args: argparse.Namespace) -> int:
         if args.profile:
             raise PartwrightError("--profile needs a FILE (the built-in example has no profiles)")
         app = PartwrightApp()
+    elif _is_disk(args.file):  # an image, device or dump: the imported layout, a new file
+        app = _imported(args.file)
     else:
         app = PartwrightApp.open(args.file, profile=args.profile)  # DescriptionError: exit 2
     app.run()
     return 0
+
+
+def _is_disk(path: str) -> bool:
+    import os
+    import stat
+
+    from engine.importer import is_description
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISBLK(mode) or (stat.S_ISREG(mode) and not is_description(path))
+
+
+def _imported(path: str) -> Any:
+    """The designer on the layout `partwright import` finds for the disk at
+    `path`, as a new description IMAGE.kiwi (in the current directory for a
+    block device); the disk itself is only read."""
+    from pathlib import Path
+
+    from engine.errors import PartwrightError
+    from engine.importer import import_disk
+    from tui.app import PartwrightApp
+    from tui.document import Document
+
+    source = Path(path)
+    folder = Path.cwd() if source.is_block_device() else source.parent
+    target = folder / f"{source.name}.kiwi"
+    if target.exists():
+        raise PartwrightError(f"{target} exists: open it with `partwright edit {target}`, or"
+                              f" write another with `partwright import {path} -o OUT`")
+    imported = import_disk(path)
+    return PartwrightApp(imported.layout, document=Document.new(target))
