@@ -15,8 +15,9 @@ directory's times after everything inside it.
 `skip`: paths (relative, bytes) left out, each replaced by an empty
 directory with the attributes of the one in `src` when there is one (the
 mountpoints of other partitions). `clamp`: the build's SOURCE_DATE_EPOCH:
-later mtimes become it (reproducible-builds.org's clamping). Returns the
-inode numbers it made below `dst`, `dst` itself first.
+later mtimes become it (reproducible-builds.org's clamping); `epoch`: the
+time of what the copy makes that the tree lacks. Returns the inode numbers
+it made below `dst`, `dst` itself first.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def copy_attrs(src: bytes, dst: bytes, st: os.stat_result, clamp: int | None) ->
 
 
 def copy_tree(src: str | bytes, dst: str | bytes, *, skip: Collection[bytes] = (),
-              omit: Collection[bytes] = (), clamp: int | None = None) -> list[int]:
+              omit: Collection[bytes] = (), clamp: int | None = None,
+              epoch: int | None = None) -> list[int]:
     """See the module docstring; `omit`: paths not copied at all (files the
     caller writes itself: removing them later would leave the filesystem
     freeing their blocks in the background, at a time no build controls)."""
@@ -107,7 +109,7 @@ def copy_tree(src: str | bytes, dst: str | bytes, *, skip: Collection[bytes] = (
     # them does not move the times of the directories around them
     for rel in sorted(skipped):
         if not os.path.lexists(os.path.join(top_src, rel)):
-            made += _makedirs(top_dst, rel, clamp)
+            made += _makedirs(top_dst, rel, epoch)
     pending: list[tuple[bytes, bytes, os.stat_result]] = []  # directories, parents first
     stack: list[bytes] = [b""]
     while stack:
@@ -161,8 +163,8 @@ def _mkdir(path: bytes, mode: int) -> None:
             raise
 
 
-def _makedirs(top: bytes, rel: bytes, clamp: int | None) -> list[int]:
-    """`rel` and its missing parents below `top`, dated `clamp` when given."""
+def _makedirs(top: bytes, rel: bytes, epoch: int | None) -> list[int]:
+    """`rel` and its missing parents below `top`, dated `epoch` when given."""
     made = []
     path = top
     for part in rel.split(b"/"):
@@ -171,6 +173,6 @@ def _makedirs(top: bytes, rel: bytes, clamp: int | None) -> list[int]:
             os.mkdir(path, 0o755)
             made.append(path)
     for path in reversed(made):
-        if clamp is not None:
-            os.utime(path, (clamp, clamp))
+        if epoch is not None:
+            os.utime(path, (epoch, epoch))
     return [os.lstat(p).st_ino for p in made]
