@@ -39,7 +39,7 @@ def _copy_data(src: bytes, dst: bytes) -> None:
         fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             size = os.fstat(fin).st_size
-            pos = 0
+            pos = end = 0
             while pos < size:
                 try:
                     start = os.lseek(fin, pos, os.SEEK_DATA)
@@ -55,7 +55,8 @@ def _copy_data(src: bytes, dst: bytes) -> None:
                     os.pwrite(fout, chunk, start)
                     start += len(chunk)
                 pos = end
-            os.ftruncate(fout, size)
+            if end < size:  # ends in a hole (ftruncate is slow on xfs: only then)
+                os.ftruncate(fout, size)
         finally:
             os.close(fout)
     finally:
