@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -71,6 +72,14 @@ def timed(func: Callable[[], object], repeat: int, before: Callable[[], object] 
         func()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def cpu(func: Callable[[], object]) -> float:
+    """User and system seconds of the processes `func` runs (one run)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    func()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def du(path: Path) -> int:
@@ -160,12 +169,12 @@ def tree_bench(work: Path, repeat: int) -> None:
         sh("mkfs.ext4", "-q", "-F", "-d", str(tree), str(ext))
         sh("sync", str(ext))
 
-    t_ours = timed(partwright, repeat)
-    t_ext = timed(mkfs_ext4, repeat)
+    t_ours, c_ours = timed(partwright, repeat), cpu(partwright)
+    t_ext, c_ext = timed(mkfs_ext4, repeat), cpu(mkfs_ext4)
     print(f"  partwright build, whole process (8 filesystems, root + clone filled, verify): "
-          f"{t_ours:7.3f} s")
+          f"{t_ours:7.3f} s, {c_ours:6.3f} s CPU")
     print(f"  mkfs.ext4 -d alone (one 2 GiB filesystem):                                    "
-          f"{t_ext:7.3f} s   partwright / mkfs.ext4 -d = {t_ours / t_ext:.2f}")
+          f"{t_ext:7.3f} s, {c_ext:6.3f} s CPU   partwright / mkfs.ext4 -d = {t_ours / t_ext:.2f}")
     if shutil.which("systemd-repart") is not None:
         defs = repart_definitions(work, make_sources(work))
         for name in ("16-rootclone1.conf", "17-root.conf"):
@@ -173,8 +182,9 @@ def tree_bench(work: Path, repeat: int) -> None:
                 f"CopyBlocks={work / 'root.xfs'}", f"Format=xfs\nCopyFiles={tree}:/")
             (defs / name).write_text(text)
         t_rep = timed(lambda: run_repart(defs, theirs), repeat)
+        c_rep = cpu(lambda: run_repart(defs, theirs))
         print(f"  systemd-repart, CopyFiles= (root and clone), whole process:                   "
-              f"{t_rep:7.3f} s   partwright / repart = {t_ours / t_rep:.2f}")
+              f"{t_rep:7.3f} s, {c_rep:6.3f} s CPU   partwright / repart = {t_ours / t_rep:.2f}")
         rm(theirs, defs)
     rm(ours, Path(f"{ours}.partids"), ext, tree)
 

@@ -137,7 +137,6 @@ def kernel_fill(path: str, fstype: str, share: Share, workdir: str, clamp: int |
                 os.utime(top, (epoch, epoch))
         for written in add_files(top, share, epoch):
             made.append(os.lstat(written).st_ino)
-        os.sync()
     os.rmdir(mountpoint)
     return made
 
