@@ -58,7 +58,6 @@ def _imported(path: str) -> Any:
     from engine.errors import PartwrightError
     from engine.importer import import_disk
     from tui.app import PartwrightApp
-    from tui.document import Document
 
     source = Path(path)
     folder = Path.cwd() if source.is_block_device() else source.parent
@@ -67,4 +66,4 @@ def _imported(path: str) -> Any:
         raise PartwrightError(f"{target} exists: open it with `partwright edit {target}`, or"
                               f" write another with `partwright import {path} -o OUT`")
     imported = import_disk(path)
-    return PartwrightApp(imported.layout, document=Document.new(target))
+    return PartwrightApp.new(imported.layout, target)

@@ -72,6 +72,11 @@ class PartwrightApp(App[None]):
         """The designer on a description file (raises DescriptionError)."""
         return cls(document=Document.open(path, profile=profile), builder=builder)
 
+    @classmethod
+    def new(cls, layout: Layout, path: str | Path) -> PartwrightApp:
+        """The designer on `layout` (an imported disk's) as a new description at `path`."""
+        return cls(layout, document=Document.new(path))
+
     # --- state ---------------------------------------------------------------
     @property
     def layout(self) -> Layout:
