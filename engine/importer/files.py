@@ -3,9 +3,11 @@
 ext2/3/4: `debugfs -R "cat PATH" IMAGE?offset=N` reads the image in place.
 xfs: the partition's data extents are copied to a sparse scratch file for
 `xfs_db -r` (`path`, `bmap`, the superblock's agblocks and blocksize), and
-the file's blocks are read from there. btrfs: the same scratch copy for
-`btrfs restore --path-regex` into a scratch directory. Nothing is mounted,
-no loop device is needed, the image is opened read-only.
+the file's blocks are read from there; btrfs: the same for `btrfs restore
+--path-regex` into a scratch directory. Where loop devices can be had, a
+read-only loop device at the partition's offset takes the copy's place
+(nothing is copied, which matters on a block device, whose every byte a
+copy would read). Nothing is mounted; the image is opened read-only.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from engine.host import sparse
+from engine.host import kernel, sparse
 from engine.host.tools import run
 
 ROOT_FILESYSTEMS = ("ext2", "ext3", "ext4", "xfs", "btrfs")
@@ -39,12 +43,31 @@ def read_files(image: str, offset: int, size: int, fstype: str,
         return {}
     scratch = tempfile.mkdtemp(prefix="partwright-import-")
     try:
-        copy = os.path.join(scratch, "fs")
-        with open(image, "rb") as img:
-            sparse.extract(img.fileno(), offset, size, copy)
-        return _xfs(copy, paths) if fstype == "xfs" else _btrfs(copy, scratch, paths)
+        with _region(image, offset, size, scratch) as fs:
+            return _xfs(fs, paths) if fstype == "xfs" else _btrfs(fs, scratch, paths)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextmanager
+def _region(image: str, offset: int, size: int, scratch: str) -> Iterator[str]:
+    """The filesystem at [offset, offset+size) as a path the tools open: a
+    read-only loop device by offset where loop devices can be had (nothing
+    copied: a block device has no holes to skip), else a sparse copy."""
+    if kernel.has_loop() and _tool("losetup"):
+        proc = run(["losetup", "--read-only", "--offset", str(offset), "--sizelimit", str(size),
+                    "--find", "--show", image], check=False)
+        dev = proc.stdout.strip()
+        if proc.returncode == 0 and dev:
+            try:
+                yield dev
+            finally:
+                run(["losetup", "--detach", dev], check=False)
+            return
+    copy = os.path.join(scratch, "fs")
+    with open(image, "rb") as img:
+        sparse.extract(img.fileno(), offset, size, copy)
+    yield copy
 
 
 def _ext(image: str, offset: int, paths: tuple[str, ...]) -> dict[str, str]:

@@ -81,7 +81,7 @@ def test_round_trip_of_the_corpus(name: str, tmp_path: Path) -> None:
 
 def test_round_trip_with_a_root_tree_brings_the_mountpoints_back(tmp_path: Path) -> None:
     tree = small_tree(tmp_path / "tree")
-    layout = EXAMPLE_LAYOUT.with_changes(size_mb=5120)
+    layout = EXAMPLE_LAYOUT.with_changes(filesystem="ext4", oem_systemsize=64, size_mb=1024)
     round_trip(layout, tmp_path, tree)
     imported = import_disk(str(tmp_path / "disk.img"))
     assert imported.layout.partitions[0].mountpoint == "/home"
