@@ -19,7 +19,7 @@ from pathlib import Path
 
 from engine.errors import DescriptionError, PartwrightError
 from engine.kiwi.export import description_bytes, export
-from engine.kiwi.read import Description, load, loads
+from engine.kiwi.read import Description, list_types, load, loads
 from engine.kiwi.write import to_bytes, write_atomic
 from engine.layout.example import EXAMPLE_TYPE_XML
 from engine.layout.model import Layout
@@ -76,6 +76,7 @@ class Document:
         self.profile = profile
         # the content on disk as last read or written; None: not on disk (yet)
         self.on_disk: str | None = None
+        self._details: tuple[Description | None, str] = (None, "")
         if path is not None and description is not None and description.path is not None:
             self.on_disk = _digest(description.raw)
 
@@ -88,6 +89,21 @@ class Document:
     def open(cls, path: str | Path, profile: str | None = None) -> Document:
         """The description at `path` (DescriptionError when it cannot be read)."""
         return cls(load(path, profile=profile), Path(path), profile)
+
+    @classmethod
+    def open_or_new(cls, path: str | Path, profile: str | None = None) -> Document:
+        """The description at `path`, or a new one when nothing is there yet (its
+        directory must exist)."""
+        target = Path(path)
+        if target.exists() or target.is_symlink():
+            return cls.open(target, profile)
+        if not target.parent.is_dir():
+            raise DescriptionError(f"{path}: no such file, and the directory {target.parent}"
+                                   " for a new one does not exist")
+        if profile is not None:
+            raise DescriptionError(f"{path}: does not exist yet; a new description has no"
+                                   f" profile {profile}")
+        return cls.new(target)
 
     @classmethod
     def new(cls, path: str | Path) -> Document:
@@ -107,6 +123,28 @@ class Document:
     @property
     def where(self) -> str:
         return str(self.path.parent) if self.path is not None else "built-in"
+
+    @property
+    def details(self) -> str:
+        """What the title says besides the name: the profile and the `<type>`
+        the designer edits (for a full description), or that the file is new."""
+        desc = self.description
+        if self.is_new:
+            return "new"
+        if desc is None or desc.path is None or desc.bare:
+            return ""
+        if self._details[0] is not desc:  # the title asks on every edit: once a description
+            self._details = (desc, self._describe(desc))
+        return self._details[1]
+
+    @staticmethod
+    def _describe(desc: Description) -> str:
+        parts = [f"profile {', '.join(desc.profiles)}"] if desc.profiles else []
+        count = len(list_types(desc))
+        image = desc.layout.image
+        parts.append(f"type {desc.type_index + 1} of {count} ({image})" if count > 1
+                     else f"type {image}")
+        return " · ".join(parts)
 
     @property
     def _lossless(self) -> bool:
