@@ -18,7 +18,7 @@ image; and with skip_zeros, as temporary files are copied in),
 `cp --sparse=always`, `dd bs=1M` (what KIWI runs) and `dd conv=sparse`, each
 followed by an fsync of its output.
 
-Targets (issue 5): partwright at most half repart's time, far fewer allocated
+Targets: partwright at most half repart's time, far fewer allocated
 bytes. Usage: python bench/build.py [--repeat N] [--dir DIR]
 
 Measured 2026-11-24 on the 2-vCPU dev VM (other test suites running; four
@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.image import sparse  # noqa: E402
+from engine.host import sparse  # noqa: E402
 from engine.image.build import build  # noqa: E402
 from engine.image.inspect import inspect  # noqa: E402
 from engine.layout.example import EXAMPLE_LAYOUT  # noqa: E402

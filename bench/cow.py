@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.cow import create_cow, merge_in_place, merge_to_new, read_header, rebase_images  # noqa: E402
 from engine.cow.format import mark_sectors, set_sectors  # noqa: E402
-from engine.host.sparse import copy_range, data_extents  # noqa: E402
+from engine.host.sparse import copy_bytes, data_extents  # noqa: E402
 
 VERBOSE = False
 GIB = 1 << 30
@@ -235,7 +235,7 @@ def bench_in_place(d: Path, base: Path, cow: Path, host: Path, n: int) -> None:
         h = read_header(cow)
         with open(cow, "rb") as src, open(cow_ip, "r+b") as dst:
             for off, length in data_extents(src.fileno(), h.bitmap_offset, h.file_len):
-                copy_range(src.fileno(), off, dst.fileno(), off, length)
+                copy_bytes(src.fileno(), off, dst.fileno(), off, length)
         os.sync()
 
     ours_ip = timed(lambda: merge_in_place(cow_ip), setup=fresh, repeat=n)

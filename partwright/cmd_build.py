@@ -1,12 +1,24 @@
-"""`partwright build` and `partwright inspect`: write a disk image, read one back."""
+"""`partwright build` and `partwright inspect`: write a disk image, read one back.
+
+A build stops cleanly on Ctrl-C, SIGTERM and SIGHUP (a closed terminal or a
+dropped SSH session) at any moment: the tools stop, nothing is left behind,
+the target stays as it was, and the exit status is 128 + the signal's
+number. What the engine notes on the way (a scratch directory left by a
+killed build and removed now) is printed on stderr as it happens.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from engine.errors import PartwrightError
+from engine.host.signals import Interrupted, stopping_signals
 from partwright import render
 
 
@@ -24,12 +36,50 @@ def register(sub: Any) -> None:
                    help="the LUKS key instead of the layout's luks attribute: env:NAME (the"
                         " variable's value) or file:PATH (the file's bytes)")
     b.add_argument("--json", action="store_true", help="the build report as one JSON object")
-    b.set_defaults(func=run_build)
+    b.set_defaults(func=_stoppable(run_build))
 
     i = sub.add_parser("inspect", help="read an image back: table, filesystems, clones, partids")
     i.add_argument("image", metavar="IMAGE", help="a disk image (raw or qcow2) to read")
     i.add_argument("--json", action="store_true", help="one JSON object on stdout")
     i.set_defaults(func=run_inspect)
+
+
+class _Notes(logging.Handler):
+    """The engine's warnings (logger `engine`), one line each on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"partwright: note: {record.getMessage()}\n")
+            sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _engine_notes() -> Iterator[None]:
+    logger = logging.getLogger("engine")
+    handler = _Notes(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def _stoppable(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a command with SIGINT, SIGTERM and SIGHUP turned into a clean stop:
+    one line, exit status 128 + the signal (a closed terminal may no longer
+    take the line: then only the status)."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            with stopping_signals(), _engine_notes():
+                return func(args)
+        except Interrupted as stop:
+            with contextlib.suppress(OSError):
+                sys.stderr.write("partwright: interrupted\n")
+                sys.stderr.flush()
+            return stop.exit_status
+
+    return run
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -54,7 +104,8 @@ def run_build(args: argparse.Namespace) -> int:
     plan = make_plan(layout)
     report = _with_progress(
         lambda progress: build(plan, args.output, fmt=args.format, root_tree=args.root_tree,
-                               seed=args.seed, progress=progress, luks_key=key)
+                               seed=args.seed, progress=progress, luks_key=key,
+                               reads=(args.file,))
     )
     if args.json:
         render.json_out(report.to_json())

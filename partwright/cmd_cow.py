@@ -22,8 +22,7 @@ from typing import Any
 
 from engine import cow as engine_cow
 from engine.errors import CowError
-
-ProgressFn = Callable[[int, int], None]
+from engine.host.progress import Progress
 
 
 def register(sub: Any) -> None:
@@ -101,7 +100,7 @@ def _help(p: argparse.ArgumentParser) -> int:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[ProgressFn | None]:
+def progress_bar(label: str) -> Iterator[Progress | None]:
     """A rich progress bar on stderr when it is a terminal, else nothing."""
     if not sys.stderr.isatty():
         yield None
@@ -113,8 +112,8 @@ def progress_bar(label: str) -> Iterator[ProgressFn | None]:
                   TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total)
 
         yield update
 

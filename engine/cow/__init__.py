@@ -6,7 +6,9 @@
 - `rebase`: diverged flat images back into one base + per-image COWs
 - `sidecar`: the backing-file record (`COW.backing.json`) and the tamper check
 - `qcow2`: qcow2 overlays through qemu-img
-- `sparse`: SEEK_DATA/SEEK_HOLE, copy_file_range and hole punching
+- `files`: COW outputs (engine.host.atomic), locks, sizes, backing paths
+
+Sparse I/O, atomic outputs and progress are engine.host's.
 """
 
 from engine.cow.create import CowInfo, Created, cow_info, create_cow

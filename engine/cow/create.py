@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.cow import qcow2, sidecar
 from engine.cow.files import (
     AtomicOutput,
-    StrPath,
     absolutize,
     file_size,
     lock,
@@ -27,8 +25,8 @@ from engine.cow.format import (
     read_header,
 )
 from engine.errors import CowError
-
-Progress = Callable[[int, int], None]
+from engine.host.atomic import StrPath
+from engine.host.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -92,7 +90,7 @@ def _create_qcow2(backing: StrPath, out: StrPath, force: bool, record: bool,
     finally:
         os.close(fd)
     with AtomicOutput(out, force=force) as dst:
-        qcow2.create(path, dst.tmp)
+        qcow2.create(path, dst.path)
         dst.reopen()
         dst.commit()
     _record(out, sc)

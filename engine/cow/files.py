@@ -1,4 +1,5 @@
-"""File helpers: atomic outputs, advisory locks, sizes, backing paths."""
+"""File helpers: COW outputs (on engine.host.atomic), advisory locks, sizes,
+backing paths, a bounded thread map."""
 
 from __future__ import annotations
 
@@ -7,16 +8,13 @@ import errno
 import fcntl
 import os
 import stat
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 from engine.errors import CowError
-
-StrPath = str | os.PathLike[str]
+from engine.host.atomic import AtomicFile, StrPath
 
 
 def absolutize(path: StrPath) -> str:
@@ -78,66 +76,39 @@ def same_file(a: StrPath, b: StrPath) -> bool:
         return os.path.abspath(os.fspath(a)) == os.path.abspath(os.fspath(b))
 
 
-class AtomicOutput:
-    """A temporary file in the target's directory, renamed over the target on
-    commit and removed otherwise. Nothing half-written is ever at target."""
+class AtomicOutput(AtomicFile):
+    """A COW output (engine.host.atomic): an existing target is refused
+    unless forced, and every failure is one CowError line naming it."""
 
     def __init__(self, target: StrPath, force: bool = False, mode: int = 0o644) -> None:
-        self.target = Path(target)
-        self.force = force
-        self.mode = mode
-        self.fd = -1
-        self.tmp = ""
+        super().__init__(target, replace=force, mode=mode)
 
-    def __enter__(self) -> AtomicOutput:
-        if not self.force and os.path.lexists(self.target):
-            raise CowError(f"{self.target} already exists (use --force to replace it)")
-        directory = self.target.parent
-        if not directory.is_dir():
-            raise CowError(f"{directory}: directory does not exist")
-        try:
-            self.fd, self.tmp = tempfile.mkstemp(
-                dir=directory, prefix=f".{self.target.name}.", suffix=".part")
-        except OSError as exc:
-            raise CowError(f"cannot write in {directory}: {exc.strerror}") from None
-        os.fchmod(self.fd, self.mode & ~_umask())
+    def open(self) -> AtomicOutput:
+        with self._worded():
+            super().open()
         return self
 
-    def reopen(self) -> None:
-        """Reopen the temporary file after another program rewrote it."""
-        if self.fd >= 0:
-            os.close(self.fd)
-        self.fd = os.open(self.tmp, os.O_RDWR | os.O_CLOEXEC)
+    def __enter__(self) -> AtomicOutput:
+        return self.open()
 
     def commit(self) -> None:
-        os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = -1
-        if not self.force and os.path.lexists(self.target):
-            raise CowError(f"{self.target} appeared while writing (use --force to replace it)")
-        os.rename(self.tmp, self.target)
-        self.tmp = ""
-        with contextlib.suppress(OSError):
-            dfd = os.open(self.target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+        with self._worded(appeared=True):
+            super().commit()
 
-    def __exit__(self, *exc: object) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-        if self.tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(self.tmp)
-            self.tmp = ""
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    @contextlib.contextmanager
+    def _worded(self, appeared: bool = False) -> Iterator[None]:
+        try:
+            yield
+        except FileExistsError:
+            what = "appeared while writing" if appeared else "already exists"
+            raise CowError(f"{self.target} {what} (use --force to replace it)") from None
+        except IsADirectoryError:
+            raise CowError(f"{self.target} is a directory: give the path of the file to"
+                           " write in it") from None
+        except FileNotFoundError:
+            raise CowError(f"{self.directory}: directory does not exist") from None
+        except OSError as exc:
+            raise CowError(f"cannot write {self.target}: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager

@@ -174,6 +174,12 @@ def parse_header(buf: bytes, where: str) -> CowHeader:
                      bitmap_offset, bitmap_len, data_offset)
 
 
+def is_uml_cow(buf: bytes) -> bool:
+    """Whether the first bytes of a file are a UML COW magic (either byte order)."""
+    return len(buf) >= 4 and COW_MAGIC in (struct.unpack(_HOST + "I", buf[:4])[0],
+                                           struct.unpack(">I", buf[:4])[0])
+
+
 def read_header(path: str | os.PathLike[str]) -> CowHeader:
     """Read and parse the header of the COW file at path."""
     try:

@@ -10,13 +10,12 @@ sparse. It streams: the bitmap is read a window at a time, never whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from engine.cow import qcow2, sidecar
 from engine.cow.files import (
     AtomicOutput,
-    StrPath,
     file_size,
     lock,
     open_existing,
@@ -25,9 +24,11 @@ from engine.cow.files import (
 )
 from engine.cow.format import CowHeader, bitmap_runs, check_length, pack_mtime, read_header
 from engine.errors import CowError
+from engine.host.atomic import StrPath
+from engine.host.progress import Counter, Progress
 from engine.host.sparse import (
     IO_STEP,
-    copy_range,
+    copy_bytes,
     data_extents,
     is_zero,
     punch_hole,
@@ -36,7 +37,6 @@ from engine.host.sparse import (
     try_clone,
 )
 
-Progress = Callable[[int, int], None]
 WINDOW = 64 << 20  # image bytes handled per step (bounds the runs kept in memory)
 
 
@@ -163,13 +163,15 @@ def _copy_cow_run(cfd: int, header: CowHeader, ofd: int, off: int, length: int,
 
 
 def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: bool = False,
-                 progress: Progress | None = None) -> MergeResult:
-    """COW plus backing file into a new sparse flat image at out (atomic)."""
+                 progress: Progress | None = None, refresh: bool = True) -> MergeResult:
+    """COW plus backing file into a new sparse flat image at out (atomic).
+    With `refresh`, a backing file replaced by an equal copy gets its record
+    and the COW header brought up to date (as `cow check --refresh`)."""
     if os.path.lexists(out) and same_file(out, cow):
         raise CowError(f"{os.fspath(out)} is the COW file itself")
     if qcow2.is_qcow2(cow):
         return _qcow2_to_new(cow, out, force)
-    opened = open_checked(cow, backing)
+    opened = open_checked(cow, backing, refresh=refresh)
     header = opened.header
     if os.path.lexists(out) and same_file(out, opened.backing):
         raise CowError(f"{os.fspath(out)} is the backing file: use --in-place to merge into it")
@@ -184,15 +186,8 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
         size = header.size
         run_bytes = sum(n for _, n in byte_runs(cfd, header))
         data_bytes = sum(n for _, n in data_extents(bfd, 0, size))
-        total = run_bytes + data_bytes
-        done = 0
+        counter = Counter(progress, "merging", run_bytes + data_bytes)
         copied = 0
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(min(done, total), total)
 
         with AtomicOutput(out, force=force) as dst:
             cloned = size > 0 and try_clone(bfd, dst.fd)
@@ -201,16 +196,15 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
                 if not cloned:
                     extents = list(data_extents(bfd, start, end))
                     for off, length in subtract(extents, runs):
-                        copy_range(bfd, off, dst.fd, off, length, tick)
+                        copy_bytes(bfd, off, dst.fd, off, length, counter.add)
                         copied += length
                 for off, length in runs:
                     _copy_cow_run(cfd, header, dst.fd, off, length, fresh=not cloned)
-                    tick(length)
+                    counter.add(length)
                 start_writeback(dst.fd, start, end - start)
             if cloned:
                 copied = data_bytes - run_bytes
-            if progress:
-                progress(total, total)
+            counter.finish()
             dst.commit()
     finally:
         os.close(cfd)
@@ -233,7 +227,7 @@ def _qcow2_to_new(cow: StrPath, out: StrPath, force: bool) -> MergeResult:
     if os.path.lexists(out) and same_file(out, opened.backing):
         raise CowError(f"{os.fspath(out)} is the backing file: use --in-place to merge into it")
     with AtomicOutput(out, force=force) as dst:
-        qcow2.convert(cow, dst.tmp)
+        qcow2.convert(cow, dst.path)
         dst.reopen()
         dst.commit()
     return MergeResult(os.fspath(out), opened.info.size, 0, opened.info.present,
@@ -288,7 +282,7 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
         if file_size(bfd) != header.size:
             raise CowError(f"backing file {opened.backing} changed size while opening it")
         total = sum(n for _, n in byte_runs(cfd, header))
-        done = 0
+        counter = Counter(progress, "merging", total)
         chunks: set[int] = set()
         chunk = opened.verdict.sidecar.chunk if opened.verdict.sidecar else sidecar.CHUNK
         for off, length in byte_runs(cfd, header):
@@ -298,14 +292,12 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
                 img = d_off - base
                 if img > pos:
                     punch_hole(bfd, pos, img - pos)
-                copy_range(cfd, d_off, bfd, img, d_len)
+                copy_bytes(cfd, d_off, bfd, img, d_len)
                 pos = img + d_len
             if pos < off + length:
                 punch_hole(bfd, pos, off + length - pos)
             chunks.update(range(off // chunk, (off + length - 1) // chunk + 1))
-            done += length
-            if progress:
-                progress(done, total)
+            counter.add(length)
         os.fsync(bfd)
         st = os.fstat(bfd)
         if opened.verdict.sidecar is not None and keep_record:

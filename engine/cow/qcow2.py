@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 
-from engine.cow.files import StrPath
 from engine.errors import CowError, ToolError
+from engine.host.atomic import StrPath
+from engine.host.tools import run
 
 QCOW2_MAGIC = b"QFI\xfb"
 
@@ -27,10 +26,7 @@ def is_qcow2(path: StrPath) -> bool:
 
 
 def _qemu_img(*args: str, bad_input: bool = False) -> str:
-    exe = shutil.which("qemu-img")
-    if exe is None:
-        raise ToolError("qemu-img is not installed (Debian package qemu-utils)")
-    proc = subprocess.run([exe, *args], capture_output=True, text=True, check=False)
+    proc = run(["qemu-img", *args], check=False)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or [f"exit {proc.returncode}"]
         message = f"qemu-img {args[0]} failed: {lines[0]}"
@@ -56,14 +52,15 @@ class QInfo:
     present: int  # guest bytes stored in the overlay itself
 
 
-def info(path: StrPath, with_map: bool = True) -> QInfo:
+def info(path: StrPath, with_map: bool = True, need_backing: bool = True) -> QInfo:
     """qemu-img info (and, with_map and the backing file present, the guest
-    bytes the overlay holds, from qemu-img map)."""
+    bytes the overlay holds, from qemu-img map); an image without a backing
+    file is refused unless `need_backing` is False."""
     p = os.fspath(path)
     raw = _qemu_img("info", "--force-share", "--output=json", "-f", "qcow2", p, bad_input=True)
     doc = json.loads(raw)
     backing = str(doc.get("full-backing-filename") or doc.get("backing-filename") or "")
-    if not backing:
+    if not backing and need_backing:
         raise CowError(f"{p}: qcow2 image has no backing file")
     compat = str(doc.get("format-specific", {}).get("data", {}).get("compat", "qcow2"))
     present = 0

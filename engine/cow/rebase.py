@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,6 @@ from engine.cow import sidecar
 from engine.cow.files import (
     WORKERS,
     AtomicOutput,
-    StrPath,
     absolutize,
     bounded_map,
     file_size,
@@ -34,9 +33,10 @@ from engine.cow.files import (
 from engine.cow.format import CowHeader, bitmap_bytes, header_for, runs_in_bitmap
 from engine.cow.sidecar import CHUNK, zero_digest
 from engine.errors import CowError
+from engine.host.atomic import StrPath
+from engine.host.progress import Counter, Progress
 from engine.host.sparse import data_extents, is_zero
 
-Progress = Callable[[int, int], None]
 SECTOR = 512
 LEVELS = (64 << 10, 4 << 10, SECTOR)
 
@@ -108,7 +108,8 @@ def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
         for fd in fds:
             data |= _chunks_with_data(fd, size)
         pair: dict[tuple[int, int], int] = {}
-        for n_done, i in enumerate(sorted(data)):
+        counter = Counter(progress, "choosing the base", len(data))
+        for i in sorted(data):
             off = i * CHUNK
             length = min(CHUNK, size - off)
             bufs = [_read(fd, off, length) for fd in fds]
@@ -117,8 +118,7 @@ def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
                     if bufs[p] != bufs[q]:
                         n = _count(diff_runs(bufs[p], bufs[q], off, length))
                         pair[p, q] = pair.get((p, q), 0) + n
-            if progress:
-                progress(n_done + 1, len(data))
+            counter.add(1)
     finally:
         for fd in fds:
             os.close(fd)
@@ -179,7 +179,7 @@ class _ChunkDiff:
 
 def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
               header_raw: bytes, header: CowHeader, base_digests: dict[int, str],
-              base_data: set[int], tick: Callable[[int], None]) -> tuple[int, dict[int, int]]:
+              base_data: set[int], counter: Counter) -> tuple[int, dict[int, int]]:
     size = header.size
     ifd = open_existing(image, os.O_RDONLY, "image")
 
@@ -210,7 +210,7 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
         sectors = 0
         per_chunk = CHUNK // SECTOR // 8
         nchunks = -(-size // CHUNK)
-        tick(sum(min(CHUNK, size - i * CHUNK) for i in range(nchunks) if i not in todo))
+        counter.add(sum(min(CHUNK, size - i * CHUNK) for i in range(nchunks) if i not in todo))
         jobs = ((i, i not in base_digests) for i in sorted(todo) if i < nchunks)
         for d in bounded_map(pool, compare, jobs):
             i = d.index
@@ -224,7 +224,7 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
                 nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
                 os.pwrite(dst.fd, bitmap_bytes(d.runs, i * per_chunk * 8, nbytes),
                           header.bitmap_offset + i * per_chunk)
-            tick(min(CHUNK, size - i * CHUNK))
+            counter.add(min(CHUNK, size - i * CHUNK))
     finally:
         os.close(ifd)
     return sectors, img_sums
@@ -266,14 +266,7 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
             raise CowError(f"{n} already exists (use --force to replace it)")
         if os.path.lexists(n) and any(same_file(n, p) for p in [base_s, *image_s]):
             raise CowError(f"{n} is one of the input files")
-    total = size * (len(image_s) + (1 if choose else 0))
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(min(done, total), total)
+    counter = Counter(progress, "rebasing", size * (len(image_s) + (1 if choose else 0)))
 
     costs: list[tuple[str, int]] = []
     if choose:
@@ -281,7 +274,7 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
         best = min(costs, key=lambda c: c[1])
         if best[1] < costs[0][1]:
             base_s = best[0]
-        tick(size)
+        counter.add(size)
     backing = absolutize(base_s)
     bfd = open_existing(base_s, os.O_RDONLY, "base file")
     items: list[RebaseItem] = []
@@ -297,7 +290,7 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
         for image, name in zip(image_s, names, strict=True):
             with AtomicOutput(name, force=force) as dst, ThreadPoolExecutor(WORKERS) as pool:
                 sectors, img_sums = _diff_one(pool, bfd, image, dst, header_raw, header,
-                                              base_digests, base_data, tick)
+                                              base_digests, base_data, counter)
                 _verify(pool, dst.fd, header, bfd, img_sums, image)
                 now = os.fstat(bfd)
                 if (now.st_mtime_ns, now.st_ctime_ns) != (st.st_mtime_ns, st.st_ctime_ns):
@@ -310,6 +303,5 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
                                     len(img_sums)))
     finally:
         os.close(bfd)
-    if progress:
-        progress(total, total)
+    counter.finish()
     return RebaseResult(base_s, tuple(items), tuple(costs))

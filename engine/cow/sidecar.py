@@ -14,14 +14,13 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from engine.cow.files import (
     WORKERS,
     AtomicOutput,
-    StrPath,
     absolutize,
     bounded_map,
     file_size,
@@ -30,6 +29,8 @@ from engine.cow.files import (
 )
 from engine.cow.format import PATH_LEN, CowHeader, pack_mtime
 from engine.errors import CowError
+from engine.host.atomic import StrPath
+from engine.host.progress import Counter, Progress
 from engine.host.sparse import data_extents
 
 ALGORITHM = "sha256"
@@ -37,7 +38,6 @@ CHUNK = 4 << 20
 SUFFIX = ".backing.json"
 SIDECAR_VERSION = 1
 
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def hash_chunks(fd: int, size: int, chunks: Iterable[int] | None = None,
             out[i] = zero_digest(length)
         else:
             todo.append(i)
-    done = total - sum(min(chunk, size - i * chunk) for i in todo)
+    counter = Counter(progress, "hashing", total, total - sum(min(chunk, size - i * chunk) for i in todo))
 
     def digest(i: int) -> tuple[int, str, int]:
         start = i * chunk
@@ -118,9 +118,7 @@ def hash_chunks(fd: int, size: int, chunks: Iterable[int] | None = None,
     with ThreadPoolExecutor(WORKERS) as pool:
         for i, d, length in bounded_map(pool, digest, todo):
             out[i] = d
-            done += length
-            if progress:
-                progress(done, total)
+            counter.add(length)
     return out
 
 

@@ -1,9 +1,20 @@
-"""Sparse-file primitives: data extents, kernel-side copies, hole punching.
+"""Sparse files: data extents, copies, hole punching, allocated extents.
 
-Everything here works on plain file descriptors and falls back gracefully
-where the kernel or the file system says no (block devices have no
-SEEK_DATA, copy_file_range may refuse cross-device copies, some file
-systems cannot punch holes).
+The one place partwright's image and COW code moves bytes between files:
+
+    data_extents / extents / data_bytes   what holds data (SEEK_DATA/SEEK_HOLE)
+    holes                                  what does not
+    allocated_extents                      what is allocated, written or not (FIEMAP)
+    copy_bytes                             every byte of a range (copy_file_range)
+    copy_range                             only the data of a range, the target punched
+                                           first: a copy allocates what the source does
+    extract                                a range into a new sparse file
+    punch_hole, sparsify, write_zeros      make a range read as zeros
+
+Everything works on plain file descriptors and falls back gracefully where
+the kernel or the file system says no (block devices have no SEEK_DATA,
+copy_file_range may refuse cross-device copies, some file systems cannot
+punch holes, tmpfs has no FIEMAP).
 """
 
 from __future__ import annotations
@@ -13,15 +24,16 @@ import ctypes.util
 import errno
 import fcntl
 import os
+import struct
 from collections.abc import Callable, Iterator
 from typing import Any
-
-Progress = Callable[[int, int], None]
 
 # bytes moved per syscall: big enough that syscalls do not matter
 COPY_STEP = 64 << 20
 IO_STEP = 1 << 20
 ZEROS = bytes(IO_STEP)
+ZERO_SCAN = 64 << 10  # copy_range(skip_zeros=True): zero-filled chunks of this size stay holes
+READ_STEP = 4 << 20  # copy_range(skip_zeros=True) reads this much at a time
 
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
@@ -113,7 +125,7 @@ def subtract(extents: list[tuple[int, int]], cuts: list[tuple[int, int]]) -> lis
     return out
 
 
-def copy_range(
+def copy_bytes(
     src: int,
     src_off: int,
     dst: int,
@@ -121,7 +133,7 @@ def copy_range(
     length: int,
     tick: Callable[[int], None] | None = None,
 ) -> None:
-    """Copy length bytes between descriptors at the given offsets.
+    """Copy every one of length bytes between descriptors at the given offsets.
 
     Uses copy_file_range (an in-kernel copy); falls back to pread/pwrite when
     the kernel refuses. Bytes past the source's end of file read as zeros.
@@ -205,3 +217,140 @@ def is_zero(buf: bytes | bytearray) -> bool:
 def allocated_bytes(path: str | os.PathLike[str]) -> int:
     """Bytes the file system has allocated for path."""
     return os.stat(path).st_blocks * 512
+
+
+def extents(fd: int, start: int, length: int) -> list[tuple[int, int]]:
+    """The (offset, length) runs of [start, start+length) that hold data."""
+    return list(data_extents(fd, start, start + length))
+
+
+def data_bytes(fd: int, start: int, length: int) -> int:
+    """How many bytes of [start, start+length) hold data."""
+    return sum(size for _, size in data_extents(fd, start, start + length))
+
+
+def holes(fd: int, start: int, length: int) -> list[tuple[int, int]]:
+    """The (offset, length) runs of [start, start+length) that SEEK_DATA
+    calls holes (the complement of `extents`)."""
+    found: list[tuple[int, int]] = []
+    pos = start
+    for data, size in data_extents(fd, start, start + length):
+        if data > pos:
+            found.append((pos, data - pos))
+        pos = data + size
+    if pos < start + length:
+        found.append((pos, start + length - pos))
+    return found
+
+
+def copy_range(
+    src_fd: int,
+    src_off: int,
+    dst_fd: int,
+    dst_off: int,
+    length: int,
+    *,
+    punch: bool = True,
+    skip_zeros: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Copy [src_off, src_off+length) of src to dst_off of dst, data extents
+    only (the two may be one file if the ranges do not overlap). Returns the
+    bytes of source data visited.
+
+    Without skip_zeros the extents go through copy_file_range (a kernel copy,
+    or a reflink where the filesystem shares blocks). With skip_zeros the data
+    is read once and 64 KiB chunks that hold only zeros are not written: for
+    files from tools that write zeros instead of leaving holes (xfs_admin's
+    and xfs_db's rewritten log)."""
+    if punch:
+        punch_hole(dst_fd, dst_off, length)
+    copied = 0
+    for start, size in data_extents(src_fd, src_off, src_off + length):
+        target = dst_off + (start - src_off)
+        if skip_zeros:
+            _write_nonzero(src_fd, start, dst_fd, target, size)
+        else:
+            copy_bytes(src_fd, start, dst_fd, target, size)
+        copied += size
+        if progress is not None:
+            progress(copied)
+    return copied
+
+
+def _write_nonzero(src_fd: int, start: int, dst_fd: int, target: int, size: int) -> None:
+    pos = 0
+    while pos < size:
+        buf = os.pread(src_fd, min(READ_STEP, size - pos), start + pos)
+        if not buf:
+            raise OSError(f"short read at byte {start + pos}")
+        view = memoryview(buf)
+        for at in range(0, len(buf), ZERO_SCAN):
+            chunk = view[at:at + ZERO_SCAN]
+            if not is_zero(chunk.tobytes()):
+                os.pwrite(dst_fd, chunk, target + pos + at)
+        pos += len(buf)
+
+
+def sparsify(fd: int, start: int, length: int) -> None:
+    """Deallocate whatever in [start, start+length) SEEK_DATA calls a hole:
+    extents allocated but never written (mke2fs and mkfs.xfs reserve journals
+    and logs with fallocate) read as zeros, so `du` need not count them."""
+    for hole, size in holes(fd, start, length):
+        punch_hole(fd, hole, size)
+
+
+def extract(src_fd: int, offset: int, length: int, path: str) -> int:
+    """Write [offset, offset+length) of src into a new sparse file `path`."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.ftruncate(fd, length)
+        return copy_range(src_fd, offset, fd, 0, length, punch=False)
+    finally:
+        os.close(fd)
+
+
+_FS_IOC_FIEMAP = 0xC020660B
+_FIEMAP_FLAG_SYNC = 0x1
+_FIEMAP_EXTENT_LAST = 0x1
+_FIEMAP_BATCH = 256  # extents asked for per ioctl
+_FIEMAP_HEAD = 32  # struct fiemap
+_FIEMAP_EXTENT = 56  # struct fiemap_extent
+
+
+def allocated_extents(fd: int, start: int, length: int) -> list[tuple[int, int]] | None:
+    """The (offset, length) runs of [start, start+length) that the file
+    system has allocated, written or not (FIEMAP after a sync), or None when
+    FIEMAP is not supported (tmpfs, for one). SEEK_DATA calls an allocated
+    but unwritten extent (fallocate) a hole; this does not."""
+    end = start + length
+    found: list[tuple[int, int]] = []
+    pos = start
+    while pos < end:
+        request = bytearray(_FIEMAP_HEAD + _FIEMAP_EXTENT * _FIEMAP_BATCH)
+        struct.pack_into("=QQIIII", request, 0, pos, end - pos, _FIEMAP_FLAG_SYNC, 0,
+                         _FIEMAP_BATCH, 0)
+        try:
+            fcntl.ioctl(fd, _FS_IOC_FIEMAP, request)
+        except OSError:
+            return None
+        mapped = struct.unpack_from("=I", request, 20)[0]
+        if mapped == 0:
+            break
+        last = False
+        for index in range(mapped):
+            at = _FIEMAP_HEAD + _FIEMAP_EXTENT * index
+            logical, _physical, size = struct.unpack_from("=QQQ", request, at)
+            flags = struct.unpack_from("=I", request, at + 40)[0]
+            run_start, run_end = max(logical, start), min(logical + size, end)
+            if run_end > run_start:
+                if found and found[-1][0] + found[-1][1] >= run_start:
+                    prev = found[-1]
+                    found[-1] = (prev[0], max(prev[0] + prev[1], run_end) - prev[0])
+                else:
+                    found.append((run_start, run_end - run_start))
+            pos = max(pos, logical + size)
+            last = last or bool(flags & _FIEMAP_EXTENT_LAST)
+        if last:
+            break
+    return found

@@ -1,15 +1,28 @@
-"""Running the external tools the image engine drives (mkfs, tune2fs, blkid ...).
+"""Running the external tools the engine drives (mkfs, tune2fs, blkid, cryptsetup ...).
 
 Every failure becomes a one-line `ToolError` (exit status 3) that names the
 tool and the last line it printed; a missing tool says which package has it.
+
+`execute` is the one place a tool process starts. Each runs in a process
+group of its own, so a signal meant for partwright (Ctrl-C, a closed
+terminal) does not reach it half-way; when the wait for it ends in an
+exception (SIGTERM turned into one, a cancel), the whole group is killed
+before the exception goes on: no mkfs keeps running orphaned. A `ToolWatch`
+set with `watched(...)` hears of every tool started and ended in this
+thread (a build's scratch directory records them, so that the next run can
+stop the tools of a process that was killed with SIGKILL).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Protocol
 
 from engine.errors import ToolError
 
@@ -37,6 +50,54 @@ def which(tool: str) -> str:
     return path
 
 
+class ToolWatch(Protocol):
+    """Told of every tool process started and ended (see `watched`)."""
+
+    def started(self, pid: int) -> None: ...
+
+    def ended(self, pid: int) -> None: ...
+
+
+_watch: ContextVar[ToolWatch | None] = ContextVar("partwright_tool_watch", default=None)
+
+
+@contextlib.contextmanager
+def watched(watch: ToolWatch) -> Iterator[None]:
+    """Tell `watch` of every tool this thread runs inside the block."""
+    token = _watch.set(watch)
+    try:
+        yield
+    finally:
+        _watch.reset(token)
+
+
+def execute(argv: Sequence[str], *, input: bytes | None = None,
+            env: Mapping[str, str] | None = None,
+            pass_fds: Sequence[int] = ()) -> subprocess.CompletedProcess[bytes]:
+    """Run `argv` (its output captured) in a process group of its own, with
+    `input` on its standard input (or /dev/null) and `env` (or ours) as its
+    environment; kill the group if the wait is interrupted."""
+    proc = subprocess.Popen(
+        list(argv), stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=None if env is None else dict(env),
+        pass_fds=tuple(pass_fds), process_group=0,
+    )
+    watch = _watch.get()
+    try:
+        if watch is not None:
+            watch.started(proc.pid)
+        out, err = proc.communicate(input)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    finally:
+        if watch is not None:
+            watch.ended(proc.pid)
+    return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+
+
 def run(
     args: Sequence[str],
     *,
@@ -52,12 +113,13 @@ def run(
     if env:
         full_env.update(env)
     try:
-        proc = subprocess.run(
-            argv, input=input_text, capture_output=True, text=True, env=full_env,
-            check=False, stdin=None if input_text is not None else subprocess.DEVNULL,
-        )
+        done = execute(argv, env=full_env,
+                       input=None if input_text is None else input_text.encode())
     except OSError as exc:
         raise ToolError(f"{args[0]} could not run: {exc.strerror or exc}") from exc
+    proc = subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"))
     if check and proc.returncode != 0:
         raise ToolError(failure_message(args[0], proc, what))
     return proc

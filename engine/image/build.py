@@ -1,13 +1,27 @@
 """build(plan, output): write the disk image a plan describes.
 
-Steps (each reported to the progress callback as (step, done, total)):
-prepare, table, filesystems, clones, verify, finish (and convert for qcow2).
-Everything is written to `OUTPUT.partial` (and scratch files to
-`OUTPUT.partial.d/`), checked, fsynced and renamed over OUTPUT at the very end.
-A failure, Ctrl-C (KeyboardInterrupt) or SIGTERM removes the partial files and
-leaves OUTPUT as it was. A SIGKILL cannot be caught: the partial files then
-stay behind, and the next build of the same OUTPUT removes them first.
-One build per OUTPUT at a time.
+The build runs as named stages, one per progress step (each reported to the
+progress callback as (step, done, total), engine.host.progress):
+
+    prepare      the image file, sized to the disk
+    table        the partition table (pyparted), its identifiers
+    filesystems  the origin filesystems (the root tree staged into them),
+                 LUKS, LVM and md RAID containers
+    clones       block copies of their origins with identifiers of their own
+    verify       everything read back and checked against the plan
+    convert      qcow2 only: qemu-img convert
+    finish       fsync, the image named OUTPUT, OUTPUT.partids next to it
+
+Nothing half-written is ever at OUTPUT: the image is an unnamed file
+(O_TMPFILE) in OUTPUT's directory, linked into place at the very end
+(engine.host.atomic), and scratch files go to OUTPUT.partial.d/
+(engine.host.scratch). A failure, Ctrl-C, SIGTERM or SIGHUP (turned into
+an exception in the main thread, engine.host.signals) stops the running
+tool with its process group, removes the scratch directory and leaves
+OUTPUT as it was. A SIGKILL cannot be caught: the unnamed image vanishes by
+itself, and the next build in that directory removes the scratch directory
+(and stops the tools the killed build left running), saying so. One build
+per OUTPUT at a time: a second one is refused while the first runs.
 
 Test hook: PARTWRIGHT_BUILD_PAUSE="STEP:SECONDS" prints "partwright: pausing
 at STEP" on stderr and sleeps when STEP starts, so tests can kill a build at a
@@ -16,179 +30,72 @@ known point.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from types import FrameType
-from typing import Any, Literal
+from typing import Literal
 
 from engine.errors import PartwrightError
-from engine.host.tools import run, which
-from engine.image import containers, metadata, populate, sparse
+from engine.host import sparse
+from engine.host.atomic import AtomicFile
+from engine.host.progress import Counter, Progress
+from engine.host.scratch import Scratch
+from engine.host.signals import stopping_signals
+from engine.host.tools import run
+from engine.image import checks, containers, metadata, populate
+from engine.image.checks import PlanHasErrors
 from engine.image.clone import clone_partition
-from engine.image.filesystems import EXT, FsSpec, make_filesystem, plan_filesystems
+from engine.image.containers.plan import container_key
+from engine.image.filesystems import FsSpec, make_filesystem, plan_filesystems
 from engine.image.identity import Identity, make_identity
 from engine.image.luks import KeySource
+from engine.image.report import BuildReport, PartitionReport
 from engine.image.table import TableIds, write_table
 from engine.image.verify import FsCheck, verify
 from engine.plan.model import Plan
 
-Progress = Callable[[str, int, int], None]
+__all__ = ["STEPS", "BuildReport", "Format", "PartitionReport", "PlanHasErrors", "build"]
+
 Format = Literal["raw", "qcow2"]
 STEPS = ("prepare", "table", "filesystems", "clones", "verify", "convert", "finish")
+PAUSE_ENV = "PARTWRIGHT_BUILD_PAUSE"
 
 
-class PlanHasErrors(PartwrightError):
-    """The plan has error diagnostics: nothing is built (exit status 1)."""
+@dataclass
+class _Build:
+    """What the stages of one build share."""
 
-    exit_status = 1
-
-
-class BuildTerminated(KeyboardInterrupt):
-    """SIGTERM arrived during a build."""
-
-
-@dataclass(frozen=True)
-class PartitionReport:
-    number: int
-    key: str
-    role: str
-    name: str | None
-    start: int
-    end: int
-    partuuid: str
-    filesystem: str | None
-    uuid: str | None
-    label: str | None
-    clone_of: int | None
-    copied_bytes: int  # clones: data bytes block-copied from the origin
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class BuildReport:
+    plan: Plan
     output: str
-    format: str
-    table: str
-    disk_id: str
-    disk_bytes: int
-    allocated_bytes: int  # du of the output
-    seconds: float
-    step_seconds: tuple[tuple[str, float], ...]
-    partitions: tuple[PartitionReport, ...]
-    checks: tuple[FsCheck, ...]
-    partids_path: str
-    fstab: str
-    seed: str | None
-    warnings: tuple[str, ...] = field(default=())
+    fmt: Format
+    root_tree: str | None
+    ident: Identity
+    specs: tuple[FsSpec, ...]
+    boxes: tuple[containers.Container, ...]
+    plain: tuple[FsSpec, ...]
+    progress: Progress | None
+    files: ExitStack
+    work: str = ""  # the scratch directory
+    image: AtomicFile | None = None  # the output being written
+    raw: str = ""  # the path the tools write the raw image through
+    ids: TableIds | None = None
+    fstab: str = ""
+    copied: dict[int, int] = field(default_factory=dict)
+    checks: tuple[FsCheck, ...] = ()
+    timings: list[tuple[str, float]] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "output": self.output, "format": self.format, "table": self.table,
-            "disk_id": self.disk_id, "disk_bytes": self.disk_bytes,
-            "allocated_bytes": self.allocated_bytes, "seconds": round(self.seconds, 3),
-            "steps": {k: round(v, 3) for k, v in self.step_seconds},
-            "partitions": [p.to_json() for p in self.partitions],
-            "checks": [c.__dict__ for c in self.checks],
-            "partids": self.partids_path, "fstab": self.fstab, "seed": self.seed,
-            "warnings": list(self.warnings),
-        }
+    def step(self, name: str, done: int = 0, total: int = 1) -> None:
+        Counter(self.progress, name, total, done).report()
+        if done == 0:
+            _pause_hook(name)
 
-
-def partial_paths(output: str) -> tuple[str, ...]:
-    """Every scratch path a build of `output` may leave after a SIGKILL."""
-    return (f"{output}.partial", f"{output}.partial.raw", f"{output}.partial.d",
-            f"{output}.partids.partial")
-
-
-def remove_partials(output: str) -> None:
-    for path in partial_paths(output):
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)
-        elif os.path.lexists(path):
-            os.unlink(path)
-
-
-def needed_tools(specs: tuple[FsSpec, ...], fmt: str) -> list[str]:
-    tools = {"sfdisk", "blkid"}
-    for spec in specs:
-        if spec.kind in EXT:
-            tools |= {f"mkfs.{spec.kind}", "tune2fs", "e2fsck"}
-        elif spec.kind == "xfs":
-            tools |= {"mkfs.xfs", "xfs_admin", "xfs_repair", "xfs_db"}
-        elif spec.kind == "btrfs":
-            tools |= {"mkfs.btrfs", "btrfstune", "btrfs"}
-        elif spec.kind.startswith("fat"):
-            tools |= {"mkfs.vfat", "fsck.vfat", "mcopy", "mmd"}
-        elif spec.kind == "swap":
-            tools |= {"mkswap"}
-    if fmt == "qcow2":
-        tools.add("qemu-img")
-    return sorted(tools)
-
-
-def check_inputs(plan: Plan, output: str, fmt: str, root_tree: str | None,
-                 specs: tuple[FsSpec, ...]) -> None:
-    """Everything that can be refused before a byte is written."""
-    if plan.errors:
-        first = plan.errors[0]
-        more = f" (and {len(plan.errors) - 1} more)" if len(plan.errors) > 1 else ""
-        raise PlanHasErrors(f"the layout has errors, nothing built: {first.message}{more}")
-    if fmt not in ("raw", "qcow2"):
-        raise PartwrightError(f"unknown image format {fmt!r} (raw or qcow2)")
-    directory = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(directory):
-        raise PartwrightError(f"output directory {directory} does not exist")
-    if os.path.isdir(output):
-        raise PartwrightError(f"output {output} is a directory")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise PartwrightError(f"output directory {directory} is not writable")
-    for tool in needed_tools(specs, fmt):
-        which(tool)
-    if root_tree is not None:
-        mounts = {s.number: s.mountpoint for s in specs
-                  if s.clone_of is None and s.mountpoint and s.kind != "swap"}
-        if not os.path.isdir(root_tree):
-            raise PartwrightError(f"root tree {root_tree} does not exist or is not a directory")
-        if not any(mp == "/" for mp in mounts.values()):
-            raise PartwrightError("--root-tree needs a root filesystem in the layout")
-        populate.check_tree(root_tree, mounts, {s.number: s.size for s in specs})
-
-
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into an exception while building (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    fired = [False]
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if not fired[0]:  # once: a second SIGTERM must not break the clean-up
-            fired[0] = True
-            raise BuildTerminated()
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _pause_hook(step: str) -> None:
-    spec = os.environ.get("PARTWRIGHT_BUILD_PAUSE", "")
-    name, _, seconds = spec.partition(":")
-    if name == step:
-        os.write(2, f"partwright: pausing at {step}\n".encode())
-        time.sleep(float(seconds or "30"))
+    def table_ids(self) -> TableIds:
+        assert self.ids is not None, "the table stage runs first"
+        return self.ids
 
 
 def build(
@@ -200,115 +107,130 @@ def build(
     seed: str | None = None,
     progress: Progress | None = None,
     luks_key: KeySource | None = None,
+    reads: Iterable[str] = (),
 ) -> BuildReport:
     """Build `output` from `plan` (see the module docstring). `luks_key`:
-    where the LUKS key comes from, instead of the layout's `luks` attribute."""
+    where the LUKS key comes from, instead of the layout's `luks` attribute;
+    `reads`: the files the caller read to make the plan (the description),
+    which the output must not be."""
     started = time.monotonic()
+    checks.refuse_plan_errors(plan)
     ident = make_identity(seed)
     specs = plan_filesystems(plan, ident)
-    # LUKS, LVM and md RAID partitions (issue 7): `plain` leaves out the
-    # filesystems inside them, which engine/image/containers.py makes
     boxes, specs, plain = containers.plan_containers(plan, ident, specs, luks_key)
     containers.check_inputs(boxes, root_tree)
-    check_inputs(plan, output, fmt, root_tree, specs)
-    timings: list[tuple[str, float]] = []
-    mark = [time.monotonic()]
-
-    def step(name: str, done: int = 0, total: int = 1) -> None:
-        if progress is not None:
-            progress(name, done, total)
-        if done == 0:
-            _pause_hook(name)
-
-    def close_step(name: str) -> None:
-        now = time.monotonic()
-        timings.append((name, now - mark[-1]))
-        mark.append(now)
-
-    remove_partials(output)
-    raw_path = f"{output}.partial.raw" if fmt == "qcow2" else f"{output}.partial"
-    workdir = f"{output}.partial.d"
-    finished = False
-    with _sigterm_raises():
+    keys = [container_key(b) for b in boxes if b.kind == "luks"]
+    key_files = {k.where for k in keys if k.kind == "file"}
+    checks.check_inputs(plan, output, fmt, root_tree, specs, [*reads, *key_files])
+    with ExitStack() as files:
+        state = _Build(plan, output, fmt, root_tree, ident, specs, boxes, plain, progress, files)
         try:
-            step("prepare")
-            os.mkdir(workdir, 0o700)
-            try:
-                fd = os.open(raw_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except OSError as exc:
-                raise PartwrightError(f"cannot create {raw_path}: {exc.strerror}") from exc
-            try:
-                os.ftruncate(fd, plan.disk_bytes)
-            finally:
-                os.close(fd)
-            close_step("prepare")
+            with stopping_signals(), Scratch(f"{output}.partial.d", what=output) as work:
+                state.work = work.path
+                for name, stage in STAGES:
+                    if name == "convert" and fmt != "qcow2":
+                        continue
+                    mark = time.monotonic()
+                    stage(state)
+                    state.timings.append((name, time.monotonic() - mark))
+        except PartwrightError as exc:
+            if state.raw and state.raw in exc.message:  # tools name the unnamed file's path
+                raise type(exc)(exc.message.replace(state.raw, output)) from exc
+            raise
+        except OSError as exc:  # no space left, an unreadable file in the root tree ...
+            where = str(exc.filename).replace(state.raw or output, output) if exc.filename else ""
+            raise PartwrightError(f"building {output}: {where + ': ' if where else ''}"
+                                  f"{exc.strerror or exc}") from exc
+    if progress is not None:
+        progress("finish", 1, 1)
+    return _report(state, time.monotonic() - started, seed)
 
-            step("table")
-            ids = write_table(raw_path, plan, ident)
-            close_step("table")
-            fstab = metadata.fstab_text(plan, specs, ids)
 
-            contents = _stage(plan, specs, ids, root_tree, fstab, ident, workdir)
-            origins = [s for s in plain if s.clone_of is None]
-            for i, spec in enumerate(origins):
-                step("filesystems", i, len(origins))
-                make_filesystem(raw_path, spec, ident, workdir, contents.get(spec.number))
-            containers.make_containers(raw_path, boxes, ident, workdir, contents)
-            step("filesystems", len(origins), len(origins))
-            close_step("filesystems")
-            if root_tree is not None:
-                _unstage(workdir)
+def _prepare(b: _Build) -> None:
+    b.step("prepare")
+    if b.fmt == "qcow2":  # the raw image stays unnamed in the scratch directory
+        raw = AtomicFile(os.path.join(b.work, "image.raw"), mode=0o600, scratch=b.work)
+    else:
+        raw = AtomicFile(b.output, replace=True, scratch=b.work)
+        b.image = raw
+    b.files.enter_context(raw)
+    b.raw = raw.path
+    try:
+        os.ftruncate(raw.fd, b.plan.disk_bytes)
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise checks.too_large(raw.fd, raw.directory, b.plan.disk_bytes) from None
+        raise
 
-            clones = [s for s in plain if s.clone_of is not None]
-            by_number = {s.number: s for s in specs}
-            copied: dict[int, int] = {}
-            for i, spec in enumerate(clones):
-                step("clones", i, len(clones))
-                assert spec.clone_of is not None
-                copied[spec.number] = clone_partition(
-                    raw_path, by_number[spec.clone_of], spec, ident, workdir)
-            copied.update(containers.clone_containers(raw_path, boxes, ident, workdir))
-            step("clones", len(clones), len(clones))
-            close_step("clones")
 
-            with open(raw_path, "r+b") as img:
-                sparse.sparsify(img.fileno(), 0, plan.disk_bytes)
-            step("verify")
-            checks = verify(raw_path, plan, plain, ids, workdir)
-            checks += containers.verify_containers(raw_path, boxes, plain, workdir)
-            close_step("verify")
+def _table(b: _Build) -> None:
+    b.step("table")
+    b.ids = write_table(b.raw, b.plan, b.ident)
+    b.fstab = metadata.fstab_text(b.plan, b.specs, b.ids)
 
-            if fmt == "qcow2":
-                step("convert")
-                run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw_path,
-                     f"{output}.partial"], what="converting to qcow2")
-                os.unlink(raw_path)
-                close_step("convert")
 
-            step("finish")
-            partids_tmp = f"{output}.partids.partial"
-            with open(partids_tmp, "w", encoding="utf-8") as text:
-                text.write(plan.partids_text())
-                text.flush()
-                os.fsync(text.fileno())
-            with open(f"{output}.partial", "rb") as done:
-                os.fsync(done.fileno())
-            shutil.rmtree(workdir, ignore_errors=True)
-            os.replace(f"{output}.partial", output)
-            finished = True
-            os.replace(partids_tmp, f"{output}.partids")
-            _fsync_dir(os.path.dirname(os.path.abspath(output)))
-            close_step("finish")
-            if progress is not None:
-                progress("finish", 1, 1)
-        finally:
-            if not finished:
-                remove_partials(output)
-            elif os.path.lexists(f"{output}.partids.partial"):
-                os.unlink(f"{output}.partids.partial")
+def _filesystems(b: _Build) -> None:
+    contents = _stage_tree(b)
+    origins = [s for s in b.plain if s.clone_of is None]
+    for i, spec in enumerate(origins):
+        b.step("filesystems", i, len(origins))
+        make_filesystem(b.raw, spec, b.ident, b.work, contents.get(spec.number))
+    containers.make_containers(b.raw, b.boxes, b.ident, b.work, contents)
+    b.step("filesystems", len(origins), len(origins))
+    if b.root_tree is not None:
+        _unstage(b.work)
 
+
+def _clones(b: _Build) -> None:
+    clones = [s for s in b.plain if s.clone_of is not None]
+    by_number = {s.number: s for s in b.specs}
+    for i, spec in enumerate(clones):
+        b.step("clones", i, len(clones))
+        assert spec.clone_of is not None
+        b.copied[spec.number] = clone_partition(b.raw, by_number[spec.clone_of], spec, b.ident,
+                                                b.work)
+    b.copied.update(containers.clone_containers(b.raw, b.boxes, b.ident, b.work))
+    b.step("clones", len(clones), len(clones))
+
+
+def _verify(b: _Build) -> None:
+    with open(b.raw, "r+b") as img:
+        sparse.sparsify(img.fileno(), 0, b.plan.disk_bytes)
+    b.step("verify")
+    found = verify(b.raw, b.plan, b.plain, b.table_ids(), b.work)
+    b.checks = found + containers.verify_containers(b.raw, b.boxes, b.plain, b.work)
+
+
+def _convert(b: _Build) -> None:
+    b.step("convert")
+    b.image = b.files.enter_context(AtomicFile(b.output, replace=True, scratch=b.work))
+    run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", b.raw, b.image.path],
+        what="converting to qcow2")
+    b.image.reopen()
+
+
+def _finish(b: _Build) -> None:
+    b.step("finish")
+    assert b.image is not None
+    partids = b.files.enter_context(AtomicFile(f"{b.output}.partids", replace=True,
+                                               scratch=b.work))
+    os.write(partids.fd, b.plan.partids_text().encode())
+    b.image.commit()
+    partids.commit()
+
+
+STAGES: tuple[tuple[str, Callable[[_Build], None]], ...] = (
+    ("prepare", _prepare), ("table", _table), ("filesystems", _filesystems),
+    ("clones", _clones), ("verify", _verify), ("convert", _convert), ("finish", _finish),
+)
+assert tuple(name for name, _ in STAGES) == STEPS
+
+
+def _report(b: _Build, seconds: float, seed: str | None) -> BuildReport:
+    ids = b.table_ids()
+    by_number = {s.number: s for s in b.specs}
     parts = []
-    for entry in plan.entries:
+    for entry in b.plan.entries:
         found = by_number.get(entry.number)
         parts.append(PartitionReport(
             number=entry.number, key=entry.key, role=entry.role, name=entry.name,
@@ -316,46 +238,41 @@ def build(
             filesystem=found.blkid_type if found else None,
             uuid=found.uuid if found else None, label=found.label if found else None,
             clone_of=found.clone_of if found else None,
-            copied_bytes=copied.get(entry.number, 0),
+            copied_bytes=b.copied.get(entry.number, 0),
         ))
+    boxed = {box.number for box in b.boxes}
     warnings = tuple(
         f"partition {e.number} ({e.key}): {e.role} partition left unformatted"
-        for e in plan.entries if e.role in ("lvm", "raid") and e.number not in {b.number for b in boxes}
+        for e in b.plan.entries if e.role in ("lvm", "raid") and e.number not in boxed
     )
     return BuildReport(
-        output=output, format=fmt, table=plan.table, disk_id=ids.disk_id,
-        disk_bytes=plan.disk_bytes, allocated_bytes=sparse.allocated_bytes(output),
-        seconds=time.monotonic() - started, step_seconds=tuple(timings),
-        partitions=tuple(parts), checks=checks, partids_path=f"{output}.partids",
-        fstab=fstab, seed=seed, warnings=warnings,
+        output=b.output, format=b.fmt, table=b.plan.table, disk_id=ids.disk_id,
+        disk_bytes=b.plan.disk_bytes, allocated_bytes=sparse.allocated_bytes(b.output),
+        seconds=seconds, step_seconds=tuple(b.timings), partitions=tuple(parts),
+        checks=b.checks, partids_path=f"{b.output}.partids", fstab=b.fstab, seed=seed,
+        warnings=warnings,
     )
 
 
-def _stage(plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds, root_tree: str | None,
-           fstab: str, ident: Identity, workdir: str) -> dict[int, str]:
-    """Per-partition content (a directory, or a protofile for xfs)."""
-    if root_tree is None:
+def _stage_tree(b: _Build) -> dict[int, str]:
+    """Per-partition content from the root tree (a directory, or a protofile
+    for xfs), with etc/fstab and /config.partids added where KIWI puts them."""
+    if b.root_tree is None:
         return {}
-    mounts = {s.number: s.mountpoint for s in specs
-              if s.clone_of is None and s.mountpoint and s.kind != "swap"}
-    staged = populate.stage(root_tree, mounts, workdir, ident.epoch)
+    mounts = checks.root_mounts(b.specs)
+    staged = populate.stage(b.root_tree, mounts, b.work, b.ident.epoch)
     root = next(n for n, mp in mounts.items() if mp == "/")
+    epoch = b.ident.epoch
     # where KIWI puts them: etc/fstab in the system, /config.partids at the top
     # of the system root (dracut's kiwi-repart module installs it in the initrd)
-    populate.write_file(os.path.join(staged[root], "etc", "fstab"), fstab, ident.epoch)
-    populate.write_file(os.path.join(staged[root], "config.partids"), plan.partids_text(), ident.epoch)
-    etc = os.path.join(staged[root], "etc")
-    if ident.epoch is not None:
-        os.utime(etc, (ident.epoch, ident.epoch))
-        os.utime(staged[root], (ident.epoch, ident.epoch))
-    contents: dict[int, str] = {}
-    kinds = {s.number: s.kind for s in specs}
-    for number, directory in staged.items():
-        if kinds[number] == "xfs":
-            contents[number] = populate.protofile(directory, directory + ".proto")
-        else:
-            contents[number] = directory
-    return contents
+    populate.write_file(os.path.join(staged[root], "etc", "fstab"), b.fstab, epoch)
+    populate.write_file(os.path.join(staged[root], "config.partids"), b.plan.partids_text(), epoch)
+    if epoch is not None:
+        os.utime(os.path.join(staged[root], "etc"), (epoch, epoch))
+        os.utime(staged[root], (epoch, epoch))
+    kinds = {s.number: s.kind for s in b.specs}
+    return {number: populate.protofile(directory, directory + ".proto")
+            if kinds[number] == "xfs" else directory for number, directory in staged.items()}
 
 
 def _unstage(workdir: str) -> None:
@@ -368,9 +285,8 @@ def _unstage(workdir: str) -> None:
                 os.unlink(path)
 
 
-def _fsync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _pause_hook(step: str) -> None:
+    name, _, seconds = os.environ.get(PAUSE_ENV, "").partition(":")
+    if name == step:
+        os.write(2, f"partwright: pausing at {step}\n".encode())
+        time.sleep(float(seconds or "30"))

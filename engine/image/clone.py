@@ -1,11 +1,11 @@
 """Clones: a sparse block copy of the origin, then new identifiers.
 
-The copy moves only the origin's data extents (engine/image/sparse.py). The
+The copy moves only the origin's data extents (engine/host/sparse.py). The
 new identifiers are chosen by what `blkid -p` finds in the copy, through the
-REIDENTIFY table (blkid TYPE -> function), so further kinds (crypto_LUKS:
-`cryptsetup luksUUID`, LVM2_member: `vgimportclone` on a loop, and
-linux_raid_member: an offline md superblock rewrite; see issue 7) are one
-entry each. Tools without an offset option (xfs_admin, btrfstune, cryptsetup)
+REIDENTIFY table (blkid TYPE -> function); containers (crypto_LUKS:
+`cryptsetup luksUUID`, LVM2_member: `vgimportclone` on a loop,
+linux_raid_member: an offline md superblock rewrite) are re-identified by
+engine/image/containers/make.py. Tools without an offset option (xfs_admin, btrfstune, cryptsetup)
 work on a sparse extract of the partition that is copied back.
 
 | blkid TYPE | new identifier |
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError, ToolError
+from engine.host import sparse
 from engine.host.tools import run
-from engine.image import sparse
 from engine.image.filesystems import FsSpec, set_vfat_serial
 from engine.image.identity import Identity
 

@@ -14,8 +14,8 @@ import struct
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError
+from engine.host import sparse
 from engine.host.tools import run
-from engine.image import sparse
 from engine.image.identity import Identity
 from engine.plan.model import Entry, Plan
 

@@ -104,6 +104,43 @@ def read_gpt(path: str, sector_size: int = 512) -> tuple[GptHeader, list[GptEntr
     return header, entries
 
 
+def table_problems(path: str, disk_bytes: int, sector_size: int = 512) -> list[str]:
+    """What is wrong with the GPT of an image that sfdisk and libparted read
+    anyway (they quietly take the other copy): a primary or backup header
+    or entry array that is missing or does not match its CRC. An image
+    without any GPT header (msdos) has no problems here."""
+    found: dict[str, str | None] = {}  # primary/backup -> None (missing), "" (good) or the fault
+    with open(path, "rb") as fh:
+        fd = fh.fileno()
+        for where, lba in (("primary", 1), ("backup", disk_bytes // sector_size - 1)):
+            raw = os.pread(fd, sector_size, lba * sector_size)
+            if raw[:8] != SIGNATURE:
+                found[where] = None
+                continue
+            try:
+                header = _parse_header(raw)
+            except PartwrightError as exc:
+                found[where] = str(exc)
+                continue
+            table = os.pread(fd, header.num_entries * header.entry_size,
+                             header.entries_lba * sector_size)
+            crc = struct.unpack_from("<I", raw, 88)[0]
+            found[where] = "" if zlib.crc32(table) == crc else "entry array CRC mismatch"
+    primary, backup = found["primary"], found["backup"]
+    if primary is None and backup is None:
+        return []
+    problems: list[str] = []
+    if primary != "":
+        what = "missing" if primary is None else f"corrupt ({primary})"
+        problems.append(f"the primary GPT is {what}: the table was read from the backup GPT"
+                        " at the end of the disk")
+    if backup != "":
+        what = "missing" if backup is None else f"corrupt ({backup})"
+        problems.append(f"the backup GPT at the end of the disk is {what} (was the image"
+                        " grown or cut after the table was written?)")
+    return problems
+
+
 def patch_gpt(
     path: str,
     *,

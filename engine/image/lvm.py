@@ -5,7 +5,7 @@ LVM cannot use a plain file (pvcreate: "No device found"), so the region is
 attached as a loop device by offset (`losetup -f --show -o OFF --sizelimit
 LEN`, no partition scan) for the length of one `attach()` block, and always
 detached. The LVM tools run with a private LVM_SYSTEM_DIR whose lvm.conf
-(feasibility §4) accepts only that loop device, never activates anything
+accepts only that loop device, never activates anything
 (`activation=0`: this kernel may have no device-mapper), writes no backups or
 archives and locks in the temporary directory: nothing of the host's LVM
 setup is read or changed, and a host VG with the same name does not matter.

@@ -10,7 +10,7 @@ by default): for mirroring (RAID1) the filesystem is made at member offset +
 data offset, and is the whole array; striping (RAID0) stripes the array over
 all members, so with a member missing there is no filesystem to make.
 
-Superblock (struct mdp_superblock_1, little endian; feasibility §4): magic
+Superblock (struct mdp_superblock_1 of the kernel's md_p.h, little endian): magic
 a92b4efc @0, major_version 1 @4, feature_map @8, set_uuid @16, set_name @32,
 ctime @64, level @72, layout @76, size @80, chunksize @88, raid_disks @92,
 data_offset/data_size/super_offset @128/136/144, dev_number @160,
@@ -34,15 +34,15 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
 import tempfile
 import time
 import uuid as uuidlib
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError, ToolError
-from engine.host.tools import which
-from engine.image import inner, sparse
+from engine.host import sparse
+from engine.host.tools import run
+from engine.image import inner
 from engine.image.identity import Identity
 
 MD_MAGIC = 0xA92B4EFC
@@ -271,9 +271,7 @@ def examine(image: str, offset: int, size: int, *, workdir: str | None = None) -
                 os.pwrite(fd, os.pread(img.fileno(), length, offset), 0)
             finally:
                 os.close(fd)
-        proc = subprocess.run([which("mdadm"), "--examine", member], capture_output=True,
-                              text=True, check=False, env=dict(os.environ, LC_ALL="C"),
-                              stdin=subprocess.DEVNULL)
+        proc = run(["mdadm", "--examine", member], check=False)
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
         raise MdError(f"mdadm --examine failed on the member at offset {offset}:"

@@ -147,6 +147,7 @@ def _write_with_parted(path: str, plan: Plan) -> dict[int, int]:
         return numbers
     finally:
         dev.close()
+        dev.removeFromCache()  # libparted keeps devices by path, with the size they had
 
 
 def image_ids(path: str, plan: Plan) -> TableIds:

@@ -17,8 +17,9 @@ from typing import Any
 import parted
 
 from engine.errors import ToolError
+from engine.host import sparse
 from engine.host.tools import run
-from engine.image import gpt, sparse
+from engine.image import gpt
 from engine.image.clone import Region, probe
 from engine.image.filesystems import FsSpec
 from engine.image.table import TableIds, active_entry
@@ -98,6 +99,7 @@ def read_table_parted(path: str) -> list[tuple[int, int, int, str | None]]:
         return rows
     finally:
         dev.close()
+        dev.removeFromCache()  # the next image at this path may have another size
 
 
 def _type_matches(table: str, code: str, found: str) -> bool:

@@ -29,15 +29,13 @@ sets 8.5 and applies the renames of KIWI's own converters
 
 from __future__ import annotations
 
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 
 from engine.errors import DescriptionError
+from engine.host.atomic import write_bytes
 from engine.kiwi._text_edit import Editor, escape_attr, escape_text
 from engine.kiwi.read import Description, loads
 from engine.kiwi.schema import (
@@ -353,44 +351,15 @@ def _verify(desc: Description, data: bytes, want: Layout) -> None:
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same directory, fsync
-    and rename. On any error the target is untouched and no temporary file is
-    left; the error is one DescriptionError line. The target's permissions
-    are kept; a symlink is followed (the file it points to is replaced)."""
-    target = Path(os.path.realpath(path))
-    tmp: str | None = None
+    """Write `data` to `path` atomically (engine.host.atomic.write_bytes: an
+    unnamed temporary file in the same directory, fsync, linked into place).
+    On any error the target is untouched and no temporary file is left; the
+    error is one DescriptionError line. The target's permissions are kept; a
+    symlink is followed (the file it points to is replaced)."""
     try:
-        if target.is_dir():
-            raise IsADirectoryError(21, "is a directory")
-        try:
-            mode: int | None = stat.S_IMODE(target.stat().st_mode)
-        except FileNotFoundError:
-            mode = None
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-        tmp = None
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_bytes(path, data)
     except OSError as exc:
         raise DescriptionError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def save(desc: Description, layout: Layout, path: str | Path, *, upgrade: bool = False) -> Description:

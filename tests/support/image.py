@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.image import sparse
+from engine.host import sparse
 from engine.layout.model import Layout, Partition
 from tests.support.cli import cli
 from tests.support.paths import ROOT

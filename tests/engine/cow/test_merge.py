@@ -86,7 +86,7 @@ def test_small_windows_and_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     finally:
         os.close(fd)
     seen: list[tuple[int, int]] = []
-    merge_to_new(cow, tmp_path / "a.img", progress=lambda d, t: seen.append((d, t)))
+    merge_to_new(cow, tmp_path / "a.img", progress=lambda s, d, t: seen.append((d, t)))
     assert (tmp_path / "a.img").read_bytes() == want
     assert seen[-1][0] == seen[-1][1] > 8 * MIB
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))

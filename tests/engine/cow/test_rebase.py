@@ -1,6 +1,6 @@
 """`cow rebase`: diverged flat images back into one base + per-image COWs.
 
-The main test is the issue's: three 1 GiB images with different changes
+The main test: three 1 GiB images with different changes
 over one base; rebase, merge each COW back, and every image comes back
 byte for byte (sha256). The images are sparse, so this stays fast.
 """
@@ -88,7 +88,7 @@ def test_three_1gib_images_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "cows"
     out.mkdir()
     seen: list[tuple[int, int]] = []
-    res = rebase_images(base, images, out, progress=lambda d, t: seen.append((d, t)))
+    res = rebase_images(base, images, out, progress=lambda s, d, t: seen.append((d, t)))
     base_root = record(base).root
     assert res.base == str(base)
     assert seen and seen[-1][0] == seen[-1][1] == 3 * GIB

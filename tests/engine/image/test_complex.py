@@ -1,5 +1,5 @@
 """Builds with a LUKS root, an LVM <systemdisk> and md RAID members, and
-their clones (issue 7). Every image is read back with the tools themselves:
+their clones. Every image is read back with the tools themselves:
 cryptsetup luksDump, vgs/pvs under a private configuration, mdadm --examine,
 blkid and the filesystem checkers; the filesystems inside LUKS containers
 are decrypted first (engine/image/luks.py, checked against cryptsetup in
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PartwrightError
-from engine.host import kernel
-from engine.image import luks, lvm, sparse
+from engine.host import kernel, sparse
+from engine.image import luks, lvm
 from engine.image.build import BuildReport, build
 from engine.image.identity import make_identity
 from engine.layout.model import Layout

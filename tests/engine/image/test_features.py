@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.image import sparse
+from engine.host import sparse
 from engine.image.build import build
 from engine.image.inspect import inspect
 from engine.layout.example import EXAMPLE_LAYOUT

@@ -1,4 +1,4 @@
-"""`partwright inspect` on LUKS, LVM and md RAID layouts (issue 7): every
+"""`partwright inspect` on LUKS, LVM and md RAID layouts: every
 container is recognised with its identifiers and the filesystem inside where
 no key is needed, each clone is paired with its origin, no identifier is
 shared; and a clone made a plain block copy on purpose (the origin's bytes
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.host import kernel
-from engine.image import luks, lvm, mdraid, sparse
+from engine.host import kernel, sparse
+from engine.image import luks, lvm, mdraid
 from engine.image.build import build
 from engine.image.inspect import InspectReport, inspect
 from engine.layout.model import Layout

@@ -1,4 +1,4 @@
-"""LUKS containers in a region of an image file (engine/image/luks.py):
+"""LUKS containers in a region of an image file (engine/image/luks/):
 luksFormat on plain files, clones with new UUIDs, key sources, and a
 passphrase that never leaves the container."""
 
@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PartwrightError
-from engine.host import kernel
-from engine.image import luks, sparse
+from engine.host import kernel, sparse
+from engine.image import luks
 from engine.image.identity import make_identity
+from engine.image.luks import payload as luks_payload
+from engine.image.luks.cryptsetup import redact
 
 pytestmark = pytest.mark.skipif(shutil.which("cryptsetup") is None,
                                 reason="cryptsetup is not installed (Debian cryptsetup-bin)")
@@ -197,7 +199,7 @@ def test_filesystem_inside(tmp_path: Path, version: str, fstype: str, full: bool
         assert b"ROOT" not in fh.read(ORIGIN + size)[ORIGIN + header.data_offset:]
     # sparse: the header and the filesystem's allocated blocks, no more
     with open(plain, "rb") as fh:
-        allocated = luks.allocated_extents(fh.fileno(), 0, payload)
+        allocated = sparse.allocated_extents(fh.fileno(), 0, payload)
     assert allocated is not None
     assert sparse.allocated_bytes(str(image)) <= header.header_bytes + sum(n for _, n in allocated) + MIB
     # read back (with `full`, holes decrypt to noise, as on an opened device): same filesystem, clean
@@ -305,8 +307,8 @@ def test_not_a_container(image: Path) -> None:
 
 def test_redaction() -> None:
     secret = PASS.encode()
-    assert luks._redact(f"bad key '{PASS}'\nnext {PASS}\n", secret) == "bad key '<hidden>'\nnext <hidden>\n"
-    assert luks._redact("nothing here", secret) == "nothing here"
+    assert redact(f"bad key '{PASS}'\nnext {PASS}\n", secret) == "bad key '<hidden>'\nnext <hidden>\n"
+    assert redact("nothing here", secret) == "nothing here"
 
 
 def test_passphrase_never_leaves(image: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str],
@@ -326,14 +328,14 @@ def test_passphrase_never_leaves(image: Path, tmp_path: Path, capfd: pytest.Capt
     work = tmp_path / "work"
     work.mkdir()
     calls: list[tuple[list[str], dict[str, str]]] = []
-    real_run = subprocess.run
+    real_popen = subprocess.Popen
 
-    def spy(args: list[str], *a: object, **kw: object) -> object:
+    def spy(args: list[str], *a: object, **kw: object) -> object:  # every tool starts here
         env = kw.get("env")
         calls.append(([str(x) for x in args], dict(env) if isinstance(env, dict) else dict(os.environ)))
-        return real_run(args, *a, **kw)  # type: ignore[call-overload]
+        return real_popen(args, *a, **kw)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(subprocess, "run", spy)
+    monkeypatch.setattr(subprocess, "Popen", spy)
     errors: list[str] = []
     for source in (luks.KeySource.from_env("PW_TEST_SECRET"), luks.KeySource.from_file(str(keyfile)),
                    luks.KeySource.from_passphrase(secret)):
@@ -368,7 +370,7 @@ def test_passphrase_never_leaves(image: Path, tmp_path: Path, capfd: pytest.Capt
         attempt(luks.format_luks, str(image), ORIGIN, MIB, source, fast=True, workdir=str(work))
         attempt(luks.check_key, str(image), 0, SIZE, source, workdir=str(work))
         with monkeypatch.context() as patch:
-            patch.setattr(luks, "FAST_ITERATIONS", 1)
+            patch.setattr(luks_payload, "FAST_ITERATIONS", 1)
             attempt(luks.format_luks, str(image), ORIGIN, SIZE, source, fast=True,
                     workdir=str(work))
     assert any("too small" in e for e in errors) and any("no LUKS header" in e for e in errors)

@@ -1,5 +1,5 @@
 """`partwright build --luks-key env:NAME|file:PATH` and KIWI's
-`luks="file://PATH"` (issue 7): the key comes from where it is said to, the
+`luks="file://PATH"`: the key comes from where it is said to, the
 layout's passphrase is overridden, the secret appears in no output, log
 record or exception of the command line run, and a bad source is refused
 with one line that names the source, not its content, before anything is

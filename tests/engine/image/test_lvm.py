@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PartwrightError
-from engine.host import kernel
-from engine.image import lvm, sparse
+from engine.host import kernel, sparse
+from engine.image import lvm
 
 needs_loop = pytest.mark.skipif(not kernel.has_loop(), reason=kernel.missing("loop") or "")
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from engine.errors import PartwrightError
-from engine.host import kernel
-from engine.image import mdraid, sparse
+from engine.host import kernel, sparse
+from engine.image import mdraid
 
 pytestmark = pytest.mark.skipif(shutil.which("mdadm") is None and not os.path.exists("/sbin/mdadm"),
                                 reason="mdadm is not installed (Debian mdadm)")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import DescriptionError
-from engine.kiwi import write as description_write
+from engine.host import atomic
 from engine.kiwi.read import load, loads
 from engine.kiwi.write import save, to_bytes, write_atomic
 from engine.layout.model import Partition, SystemDisk, Volume
@@ -323,7 +323,7 @@ def test_failure_during_write_leaves_the_target(tmp_path: Path, monkeypatch: pyt
     def broken(src: str, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(description_write.os, "replace", broken)
+    monkeypatch.setattr(atomic.os, "replace", broken)
     with pytest.raises(DescriptionError, match="No space left"):
         write_atomic(target, b"new content")
     assert target.read_bytes() == b"original"
