@@ -27,6 +27,18 @@ def json_out(data: object) -> None:
     sys.stdout.write("\n")
 
 
+def layout_errors(plan: Plan, consequence: str) -> None:
+    """A layout KIWI fails on, in two lines on stderr: its first error, and
+    what did not happen because of it (where all of them are shown)."""
+    first = plan.errors[0]
+    where = f" ({first.partition})" if first.partition else ""
+    sys.stderr.write(f"partwright: error: {first.code}{where}: {first.message}\n")
+    more = len(plan.errors) - 1
+    also = f" and {more} more error{'s' if more > 1 else ''}" if more else ""
+    sys.stderr.write(f"partwright: {consequence}: KIWI fails on this layout{also};"
+                     " `partwright preview` shows them all\n")
+
+
 def _sectors(sectors: int) -> str:
     mib = sectors * 512 / 1048576
     if mib >= 1024:
