@@ -73,8 +73,9 @@ def exported(args: argparse.Namespace) -> tuple[Layout, bytes]:
     desc = load(description_path(args.file), profile=args.profile, type_index=args.type_index,
                 arch=args.arch)
     layout = apply_sets(desc.layout, args.sets)
+    target = "standard output" if args.output == "-" else args.output
     return layout, description_bytes(desc, layout, name=args.name, type_only=args.type_only,
-                                     upgrade=args.upgrade)
+                                     upgrade=args.upgrade, target=target)
 
 
 def run_export(args: argparse.Namespace) -> int:

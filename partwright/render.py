@@ -28,15 +28,14 @@ def json_out(data: object) -> None:
 
 
 def layout_errors(plan: Plan, consequence: str) -> None:
-    """A layout KIWI fails on, in two lines on stderr: its first error, and
-    what did not happen because of it (where all of them are shown)."""
+    """A layout KIWI fails on, as one line on stderr: what did not happen, and
+    its first error (`partwright preview` shows them all)."""
     first = plan.errors[0]
     where = f" ({first.partition})" if first.partition else ""
-    sys.stderr.write(f"partwright: error: {first.code}{where}: {first.message}\n")
     more = len(plan.errors) - 1
-    also = f" and {more} more error{'s' if more > 1 else ''}" if more else ""
-    sys.stderr.write(f"partwright: {consequence}: KIWI fails on this layout{also};"
-                     " `partwright preview` shows them all\n")
+    also = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    sys.stderr.write(f"partwright: error: {consequence}: KIWI fails on this layout:"
+                     f" {first.code}{where}: {first.message.rstrip('.')}{also}\n")
 
 
 def _sectors(sectors: int) -> str:

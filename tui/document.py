@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import DescriptionError, PartwrightError
@@ -160,12 +159,15 @@ class Document:
             return to_bytes(self.description, layout)
         return self.export_bytes(layout)
 
-    def export_bytes(self, layout: Layout) -> bytes:
-        """What `partwright export` writes for `layout` from this description."""
+    def export_bytes(self, layout: Layout, target: Path | None = None) -> bytes:
+        """What `partwright export` writes for `layout` from this description
+        (a refusal names `target`, the file it would have written)."""
         desc = self.description
+        where = None if target is None else str(target)
         if desc is None:
-            return export(layout, name=IMAGE_NAME)
-        return description_bytes(desc, layout, name=IMAGE_NAME if desc.path else EXAMPLE_NAME)
+            return export(layout, name=IMAGE_NAME, source=where or "export")
+        return description_bytes(desc, layout, name=IMAGE_NAME if desc.path else EXAMPLE_NAME,
+                                 target=where)
 
     def xml_text(self, layout: Layout) -> tuple[str, bool]:
         """The XML a save would write, secrets masked, or why there is none (text, ok)."""
@@ -191,7 +193,7 @@ class Document:
         if not self._lossless:
             self.save_as(self.path, layout)
             return
-        data = self._named(self.path, lambda: self.xml_bytes(layout))
+        data = self.xml_bytes(layout)
         write_atomic(self.path, data)
         assert self.description is not None
         index = None if self.description.bare else self.description.type_index
@@ -220,19 +222,6 @@ class Document:
         return self.description.layout
 
     def _write_new(self, path: Path, layout: Layout) -> bytes:
-        data = self._named(path, lambda: self.export_bytes(layout))
+        data = self.export_bytes(layout, target=path)
         write_atomic(path, data)
         return data
-
-    def _named(self, target: Path, make: Callable[[], bytes]) -> bytes:
-        """`make()`, its refusal naming `target` (the file not written), not the source."""
-        try:
-            return make()
-        except DescriptionError as exc:
-            message = exc.message
-            for source in (self.description.source if self.description else None, "export"):
-                if source and message.startswith(f"{source}: "):
-                    message = message[len(source) + 2:]
-                    break
-            raise DescriptionError(f"{target}: {message}") from None
-
