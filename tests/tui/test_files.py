@@ -167,3 +167,106 @@ async def test_title_shows_file_profile_and_type(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.title.startswith("partwright — profiles.kiwi · profile Large · type 2 of 3")
         assert app.sub_title == str(tmp_path)
+
+
+async def test_save_writes_the_file_back_losslessly(tmp_path: Path) -> None:
+    path = tmp_path / "seed.kiwi"
+    shutil.copyfile(SEED, path)
+    original = path.read_bytes()
+    app = PartwrightApp.open(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.layout == EXAMPLE_LAYOUT
+        await go_to(pilot, "home")
+        await pilot.press("+")
+        assert "[modified]" in app.title
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "[modified]" not in app.title
+    expected = original.replace(b'clone="2"', b'clone="3"')
+    assert expected != original
+    assert path.read_bytes() == expected
+    assert not list(tmp_path.glob("*.partial"))
+
+
+async def test_save_after_adding_a_partition(tmp_path: Path) -> None:
+    path = tmp_path / "seed.kiwi"
+    shutil.copyfile(SEED, path)
+    original = path.read_text()
+    app = PartwrightApp.open(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to(pilot, "home")
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    home = '                <partition name="home" size="10" mountpoint="/home" filesystem="ext3" clone="2"/>\n'
+    assert home in original
+    data = '                <partition name="data" size="1024" mountpoint="/data" filesystem="ext4"/>\n'
+    assert path.read_text() == original.replace(home, home + data)
+    assert load(path).layout.partition("data").size_mb == 1024
+
+
+async def test_example_save_asks_for_a_path_and_export_writes_a_full_description(
+        tmp_path: Path) -> None:
+    app = PartwrightApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to(pilot, "home")
+        await pilot.press("+", "ctrl+s")
+        await pilot.pause()
+        prompt = app.screen
+        assert isinstance(prompt, PathPrompt)
+        prompt.query_one(Input).value = str(tmp_path / "mine.kiwi")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.path == tmp_path / "mine.kiwi"
+        assert "[modified]" not in app.title and "mine.kiwi" in app.title
+        saved = load(tmp_path / "mine.kiwi").layout
+        assert saved.partition("home").clone == 3
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one(Input).value = str(tmp_path / "out.kiwi")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.path == tmp_path / "mine.kiwi"  # export does not change the file
+    exported = (tmp_path / "out.kiwi").read_bytes()
+    assert exported.startswith(b"<?xml") and b"<image" in exported
+    assert load(tmp_path / "out.kiwi").layout == saved
+
+
+async def test_xml_tab_shows_what_a_save_writes(tmp_path: Path) -> None:
+    path = tmp_path / "seed.kiwi"
+    shutil.copyfile(SEED, path)
+    app = PartwrightApp.open(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await go_to(pilot, "home")
+        await pilot.press("+")
+        app.main.query_one("#tabs").active = "tab-xml"
+        await pilot.pause()
+        xml = app.main.query_one("#xml")
+        assert 'clone="3"' in xml.text
+        assert xml.text.encode() == path.read_bytes().replace(b'clone="2"', b'clone="3"')
+        app.main.query_one("#tabs").active = "tab-partids"
+        await pilot.pause()
+        assert 'kiwi_homePartClone3="7"' in app.main.query_one("#partids").text
+
+
+async def test_a_refused_save_leaves_the_file_alone(tmp_path: Path) -> None:
+    from engine.layout.model import Partition
+
+    path = tmp_path / "seed.kiwi"
+    shutil.copyfile(SEED, path)
+    original = path.read_bytes()
+    app = PartwrightApp.open(path)
+    async with app.run_test(size=SIZE) as pilot:
+        bad = app.layout.with_changes(
+            partitions=(*app.layout.partitions, Partition("prep", 10)))  # a reserved name
+        app.set_session(app.session.edit(bad, "bad"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "[modified]" in app.title
+        assert any(n.severity == "error" for n in app._notifications)
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed.kiwi"]
