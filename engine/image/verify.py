@@ -23,6 +23,7 @@ from engine.image import gpt
 from engine.image.clone import Region, probe
 from engine.image.filesystems import FsSpec
 from engine.image.table import TableIds, active_entry
+from engine.layout.model import TableType
 from engine.plan.model import Plan
 
 
@@ -45,7 +46,7 @@ class TableRow:
 
 @dataclass(frozen=True)
 class TableRead:
-    label: str  # gpt | dos
+    label: TableType  # sfdisk's "dos" is called msdos here, as everywhere
     disk_id: str
     sector_size: int
     rows: tuple[TableRow, ...]
@@ -59,13 +60,22 @@ class FsCheck:
     detail: str = ""
 
 
+def _label(sfdisk_label: str, path: str) -> TableType:
+    """sfdisk's label word as the plan spells it ("dos" is msdos)."""
+    if sfdisk_label == "dos":
+        return "msdos"
+    if sfdisk_label == "gpt":
+        return "gpt"
+    raise ToolError(f"{path}: a {sfdisk_label} partition table, not gpt or msdos")
+
+
 def read_table(path: str) -> TableRead:
     """The partition table by `sfdisk --json` (any image, any tool)."""
     proc = run(["sfdisk", "--json", path], check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise ToolError(f"{path}: no partition table found ({(proc.stderr or '').strip() or 'sfdisk'})")
     table: dict[str, Any] = json.loads(proc.stdout)["partitiontable"]
-    label = str(table["label"])
+    label = _label(str(table["label"]), path)
     rows = []
     for item in table.get("partitions", []):
         node = str(item["node"])
@@ -74,7 +84,7 @@ def read_table(path: str) -> TableRead:
         start, size = int(item["start"]), int(item["size"])
         ptype = str(item["type"])
         partuuid: str | None
-        if label == "dos":
+        if label == "msdos":
             partuuid = f"{int(str(table['id']), 16):08x}-{number:02x}"
         else:
             partuuid = str(item.get("uuid", "")).lower() or None
@@ -114,6 +124,10 @@ def check_filesystem(path: str, number: int, offset: int, size: int, fstype: str
     if fstype in ("ext2", "ext3", "ext4"):
         proc = run(["e2fsck", "-fn", f"{path}?offset={offset}"], check=False)
         return FsCheck(number, "e2fsck -fn", proc.returncode == 0, _last(proc.stdout + proc.stderr))
+    if fstype == "squashfs":
+        proc = run(["unsquashfs", "-o", str(offset), "-s", path], check=False)
+        return FsCheck(number, "unsquashfs -s", proc.returncode == 0,
+                       _last(proc.stderr) if proc.returncode else "superblock read")
     commands = {
         "xfs": ["xfs_repair", "-n"],
         "vfat": ["fsck.vfat", "-n"],
@@ -174,8 +188,10 @@ def verify(path: str, plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds,
     partuuids = [r.partuuid for r in table.rows]
     if len(set(partuuids)) != len(partuuids):
         raise fail("two partitions share a PARTUUID")
-    # 3. every filesystem: type, UUID, label; no UUID twice
-    seen: dict[str, int] = {}
+    # 3. every filesystem: type, UUID, label; no identifier twice (UUID,
+    # UUID_SUB and PARTUUID alike; labels are shared by clones, as KIWI leaves them)
+    seen: dict[str, str] = {f"{r.partuuid}": f"PARTUUID of partition {r.number}"
+                            for r in table.rows if r.partuuid}
     checks: list[FsCheck] = []
     for spec in specs:
         found = probe(Region(path, spec.offset, spec.size))
@@ -183,14 +199,23 @@ def verify(path: str, plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds,
             raise fail(f"partition {spec.number} holds {found.get('TYPE') or 'nothing'}, planned {spec.blkid_type}")
         if spec.kind.startswith("fat") and found.get("VERSION", spec.kind.upper()) != spec.kind.upper():
             raise fail(f"partition {spec.number} is {found.get('VERSION')}, planned {spec.kind.upper()}")
+        if spec.kind == "squashfs":  # no UUID, no label
+            check = check_filesystem(path, spec.number, spec.offset, spec.size, "squashfs", workdir)
+            if not check.ok:
+                raise fail(f"{check.tool} finds problems on partition {spec.number}: {check.detail}")
+            checks.append(check)
+            continue
         if found.get("UUID", "").lower() != spec.uuid.lower():
             raise fail(f"partition {spec.number} has UUID {found.get('UUID')}, expected {spec.uuid}")
         if (found.get("LABEL") or None) != spec.label:
             raise fail(f"partition {spec.number} has label {found.get('LABEL')!r}, expected {spec.label!r}")
-        uuid_key = found["UUID"].lower()
-        if uuid_key in seen:
-            raise fail(f"partitions {seen[uuid_key]} and {spec.number} share the UUID {found['UUID']}")
-        seen[uuid_key] = spec.number
+        for key in ("UUID", "UUID_SUB"):
+            value = found.get(key, "").lower()
+            if not value:
+                continue
+            if value in seen:
+                raise fail(f"the {key} {value} of partition {spec.number} is the {seen[value]} too")
+            seen[value] = f"{key} of partition {spec.number}"
         check = check_filesystem(path, spec.number, spec.offset, spec.size, spec.blkid_type, workdir)
         if not check.ok:
             raise fail(f"{check.tool} finds problems on partition {spec.number}: {check.detail}")

@@ -26,7 +26,7 @@ from dataclasses import replace
 from lxml import etree
 
 from engine.errors import DescriptionError
-from engine.kiwi.read import Description, loads
+from engine.kiwi.read import Description, check_unique_names, loads
 from engine.kiwi.schema import (
     OEM_ELEMENTS,
     PARTITION_ATTRS,
@@ -184,6 +184,8 @@ def description_bytes(desc: Description, layout: Layout, *, name: str = "partwri
     `<type>` (or `type_only`) becomes a complete description around the type
     (or just the type). A refusal names `target`, the file not written (by
     default the description's own)."""
+    if len({p.name for p in layout.partitions}) < len(layout.partitions):
+        check_unique_names(desc)  # says where the description names one twice
     if target is not None:
         desc = replace(desc, source=target)
     if desc.bare or type_only:

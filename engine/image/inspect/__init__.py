@@ -154,7 +154,7 @@ def _partitions(raw: str, fd: int, table: TableRead) -> list[InspectedPartition]
     parts = []
     for row in table.rows:
         offset, size = row.start * table.sector_size, row.sectors * table.sector_size
-        if table.label == "dos" and int(row.type, 16) in EXTENDED_IDS:
+        if table.label == "msdos" and int(row.type, 16) in EXTENDED_IDS:
             fs: dict[str, str] = {}
         else:
             fs = probe(Region(raw, offset, size))
@@ -163,7 +163,7 @@ def _partitions(raw: str, fd: int, table: TableRead) -> list[InspectedPartition]
             code=gpt.code_of(row.type) if table.label == "gpt" else row.type,
             name=row.name, partuuid=row.partuuid,
             filesystem=fs.get("TYPE"), version=fs.get("VERSION"),
-            uuid=fs.get("UUID"), label=fs.get("LABEL"),
+            uuid=fs.get("UUID"), label=fs.get("LABEL"), uuid_sub=fs.get("UUID_SUB"),
             data_bytes=sparse.data_bytes(fd, offset, size),
             container=read_container(raw, offset, size, fs),
         ))
