@@ -100,6 +100,11 @@ class PartwrightApp(App[None]):
         if self._main is not None:
             self.exit(return_code=self._stopped)
 
+    @classmethod
+    def new(cls, layout: Layout, path: str | Path, stop_on_signals: bool = False) -> PartwrightApp:
+        """The designer on `layout` (an imported disk's) as a new description at `path`."""
+        return cls(layout, document=Document.new(path), stop_on_signals=stop_on_signals)
+
     # --- state ---------------------------------------------------------------
     @property
     def layout(self) -> Layout:

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from engine.layout.example import EXAMPLE_LAYOUT
-from partwright import cmd_edit
 from partwright.cli import main
 from tests.support.cli import cli as run_cli
 from tests.support.cli import one_line
 from tests.support.seed import SEED
 from tui.app import PartwrightApp
-
-
-@pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[PartwrightApp]:
-    """The apps `partwright` would have run (run() is replaced, and there is a
-    terminal as far as the command knows: the test has none)."""
-    apps: list[PartwrightApp] = []
-
-    def run(self: PartwrightApp, *args: Any, **kwargs: Any) -> None:
-        apps.append(self)
-
-    monkeypatch.setattr(PartwrightApp, "run", run)
-    monkeypatch.setattr(cmd_edit, "has_terminal", lambda: True)
-    return apps
 
 
 @pytest.mark.parametrize("argv", [[], ["edit"]])
