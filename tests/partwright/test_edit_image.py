@@ -5,7 +5,6 @@ only read."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,17 +14,6 @@ from partwright.cli import main
 from tests.support.cli import cli
 from tests.support.importing import rows, table_image
 from tui.app import PartwrightApp
-
-
-@pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[PartwrightApp]:
-    apps: list[PartwrightApp] = []
-
-    def run(self: PartwrightApp, *args: Any, **kwargs: Any) -> None:
-        apps.append(self)
-
-    monkeypatch.setattr(PartwrightApp, "run", run)
-    return apps
 
 
 @pytest.mark.parametrize("command", [["edit"], []])
