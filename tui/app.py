@@ -10,6 +10,7 @@ lossless XML writer, atomic); builds go through the image engine in a worker
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,8 @@ class PartwrightApp(App[None]):
                         " Fix them first (see Diagnostics).", title="Build", severity="error")
             return
         stem = self.path.stem if self.path is not None else "example"
+        if self.path is not None:  # the engine refuses to build over the description it read
+            builder = functools.partial(builder, reads=(str(self.path),))
         self.push_screen(BuildScreen(self.plan, builder, f"{stem}.raw"))
 
     def action_help(self) -> None:
