@@ -118,9 +118,11 @@ class Scratch:
 
     # engine.host.tools.ToolWatch
     def started(self, pid: int) -> None:
-        with contextlib.suppress(OSError):
-            with open(os.path.join(self.path, TOOLS, str(pid)), "w", encoding="ascii") as fh:
+        record = os.path.join(self.path, TOOLS, str(pid))
+        with contextlib.suppress(OSError):  # written whole, then named: never read half-made
+            with open(f"{record}.new", "w", encoding="ascii") as fh:
                 fh.write(_identity(pid))
+            os.replace(f"{record}.new", record)
 
     def ended(self, pid: int) -> None:
         with contextlib.suppress(OSError):
@@ -198,6 +200,8 @@ def _stop_tools(directory: str) -> int:
     except OSError:
         return 0
     for name in names:
+        if not name.isdigit():
+            continue
         found = _read_identity(os.path.join(directory, name))
         if found is None or start_time(found[0]) != found[1]:
             continue

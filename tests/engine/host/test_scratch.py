@@ -34,13 +34,13 @@ def start_owner(path: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 10
-    while not os.listdir(path / "tools") and time.monotonic() < deadline:
+    while not tool_pids(path) and time.monotonic() < deadline:
         time.sleep(0.01)
     return proc
 
 
 def tool_pids(path: Path) -> list[int]:
-    return [int(name) for name in os.listdir(path / "tools")]
+    return [int(name) for name in os.listdir(path / "tools") if name.isdigit()]
 
 
 def test_a_dead_owners_scratch_and_tools_are_removed(tmp_path: Path,
@@ -84,7 +84,7 @@ def test_a_tool_is_stopped_with_its_group_when_interrupted(tmp_path: Path) -> No
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 10
-    while not (scratch / "tools").is_dir() or not os.listdir(scratch / "tools"):
+    while not (scratch / "tools").is_dir() or not tool_pids(scratch):
         assert time.monotonic() < deadline
         time.sleep(0.01)
     time.sleep(0.2)  # the shell has started both sleeps
