@@ -18,7 +18,7 @@ from typing import NoReturn
 from engine.errors import PartwrightError
 
 # sub-command modules, in the order `--help` lists them
-AREAS = ("cmd_layout", "cmd_export", "cmd_edit", "cmd_build", "cmd_cow")
+AREAS = ("cmd_layout", "cmd_export", "cmd_edit", "cmd_build", "cmd_cow", "cmd_import", "cmd_diff")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -22,6 +22,8 @@ def register(sub: Any) -> None:
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     p.add_argument("--list-types", action="store_true",
                    help="list the <type> elements and profiles of FILE")
+    p.add_argument("--device-size", metavar="SIZES", type=_device_sizes,
+                   help="also the table each device (8G,32G,256G) shows after KIWI's first boot")
     p.set_defaults(func=run_preview)
 
     q = sub.add_parser(
@@ -52,6 +54,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _device_sizes(text: str) -> list[int]:
+    from partwright.first_boot import device_sizes
+
+    return device_sizes(text)
+
+
 def load_layout(args: argparse.Namespace) -> Layout:
     from engine.kiwi.read import load
 
@@ -80,11 +88,27 @@ def run_preview(args: argparse.Namespace) -> int:
     if args.list_types:
         return _list_types(args)
     plan = make_plan(load_layout(args))
+    boots = _first_boots(plan, args.device_size or [])
     if args.json:
-        render.json_out(plan.to_json())
+        data = plan.to_json()
+        if args.device_size:
+            data["first_boot"] = [fb.to_json() for fb in boots]
+        render.json_out(data)
     else:
         render.plan_table(plan)
-    return exit_status(plan, args.strict)
+        if boots:
+            render.first_boots(boots)
+    status = exit_status(plan, args.strict)
+    found = [d.severity for fb in boots for d in fb.diagnostics]
+    if "error" in found or (args.strict and "warning" in found):
+        status = 1
+    return status
+
+
+def _first_boots(plan: Plan, sizes: list[int]) -> list[Any]:
+    from engine.plan.first_boot import first_boot
+
+    return [first_boot(plan, size) for size in sizes]
 
 
 def _list_types(args: argparse.Namespace) -> int:

@@ -1,6 +1,7 @@
 """How the command line shows the engine's answers in a terminal: the plan as
 `sgdisk -p` prints a table, then its diagnostics; a build's report; an image
-read back. The command modules compute nothing of their own: they hand the
+read back; a disk imported, two layouts compared, the first boot on
+other devices. The command modules compute nothing of their own: they hand the
 engine's value to one of these (or to `json_out` under --json).
 """
 
@@ -164,3 +165,93 @@ def inspect_report(report: Any) -> None:
     else:
         for problem in report.partids_problems:
             console.print(f"[red]partids:[/] {problem}")
+
+
+def first_boots(boots: list[Any]) -> None:
+    """For each device: the table after the first boot, what KIWI did, the diagnostics."""
+    console = stdout_console()
+    for fb in boots:
+        console.print()
+        console.print(f"[bold]On a {_sectors(fb.device_sectors)} device ({fb.device_sectors}"
+                      f" sectors) after KIWI's first boot:[/]")
+        if fb.entries:
+            table = Table(box=None, pad_edge=False, header_style="bold")
+            for col, just in (("Number", "right"), ("Start (sector)", "right"),
+                              ("End (sector)", "right"), ("Size", "right"), ("Code", "left"),
+                              ("Name", "left"), ("Role", "left"), ("", "left")):
+                table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
+            for e in fb.entries:
+                mark = "re-created" if e.number == fb.resized else ""
+                table.add_row(str(e.number), str(e.start), str(e.end), _sectors(e.sectors), e.code,
+                              e.name or "", e.role, mark,
+                              style="bold" if mark else ("dim" if e.clone_of else None))
+            for f in fb.free:
+                table.add_row("", str(f.start), str(f.end), _sectors(f.sectors), "", "free space",
+                              "", "", style="italic green")
+            console.print(table)
+        for step in fb.steps:
+            console.print(f"  kiwi-repart: {step}", markup=False, soft_wrap=True)
+        for d in fb.diagnostics:
+            where = f" ({d.partition})" if d.partition else ""
+            fix = f" Fix: {d.fix}." if d.fix else ""
+            console.print(f"[{SEVERITY_STYLE[d.severity]}]{d.severity}[/] ", end="")
+            console.print(f"{d.code}{where}: {d.message}.{fix}", markup=False, soft_wrap=True)
+
+
+def import_report(imported: Any, out: str | None) -> None:
+    """The disk as read, each partition's KIWI role and how it was known, the diagnostics."""
+    console = stdout_console()
+    read = imported.read
+    console.print(f"{read.source}: {read.format}, {read.table} table, {_sectors(read.disk_sectors)}"
+                  f"; partids: {read.partids_from or 'none found'}; fstab:"
+                  f" {read.fstab_from or 'none found'}", markup=False)
+    why = dict(imported.recognised_by)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col, just in (("Number", "right"), ("Start", "right"), ("End", "right"),
+                      ("Size", "right"), ("Code", "left"), ("Name", "left"), ("FS", "left"),
+                      ("Role", "left"), ("Key", "left"), ("Mount", "left"),
+                      ("Recognised by", "left")):
+        table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
+    for e in imported.entries:
+        table.add_row(str(e.number), str(e.start), str(e.end), _sectors(e.sectors), e.code,
+                      e.name or "", e.filesystem or "", e.role,
+                      e.key + (f" (clone of {e.clone_of})" if e.clone_of else ""),
+                      e.mountpoint or "", why.get(e.number, ""),
+                      style="dim" if e.clone_of else None)
+    console.print(table)
+    console.print()
+    for d in imported.diagnostics:
+        where = f" ({d.partition})" if d.partition else ""
+        fix = f" Fix: {d.fix}." if d.fix else ""
+        console.print(f"[{SEVERITY_STYLE[d.severity]}]{d.severity}[/] ", end="")
+        console.print(f"{d.code}{where}: {d.message}.{fix}", markup=False, soft_wrap=True)
+    if out is not None:
+        console.print(f"description written to {out}", markup=False)
+
+
+VERDICT_STYLE = {"in-place": "bold green", "reflash": "bold yellow", "rewrite": "bold red"}
+FATE_STYLE = {"kept": None, "grown": "green", "reflash": "yellow", "lost": "red", "new": "cyan"}
+
+
+def _where(e: Any) -> str:
+    if e is None:
+        return "-"
+    mib = e.sectors * 512 / 1048576
+    size = f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.1f} MiB"
+    return f"{e.number}: {e.start}-{e.end} {size} {e.code}"
+
+
+def comparison(result: Any) -> None:
+    """partwright diff: partition by partition, the notes, the verdict."""
+    console = stdout_console()
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("Key", "OLD", "NEW", "Change", "On a device running OLD"):
+        table.add_column(col, no_wrap=True)
+    for c in result.changes:
+        table.add_row(c.key, _where(c.old), _where(c.new), ", ".join(c.kinds), c.fate,
+                      style=FATE_STYLE[c.fate])
+    console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
+    console.print(f"[{VERDICT_STYLE[result.verdict]}]{result.verdict}[/]: ", end="")
+    console.print(result.summary, markup=False, soft_wrap=True)

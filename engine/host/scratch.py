@@ -30,6 +30,7 @@ import time
 from types import TracebackType
 
 from engine.errors import PartwrightError
+from engine.host.mount import unmount_below
 from engine.host.tools import watched
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ def _remove_if_abandoned(path: str) -> bool:
         elif start_time(owner[0]) == owner[1]:
             return False  # its owner is alive and removing it right now
         stopped = _stop_tools(os.path.join(path, TOOLS))
+        unmount_below(path)  # a loop mount of a kernel-filled xfs or btrfs
         shutil.rmtree(path, ignore_errors=True)
         who = f"pid {owner[0]}" if owner else "a process"
         tools = f"; stopped {stopped} tool process(es) it left running" if stopped else ""

@@ -1,7 +1,11 @@
 """Running the external tools the engine drives (mkfs, tune2fs, blkid, cryptsetup ...).
 
 Every failure becomes a one-line `ToolError` (exit status 3) that names the
-tool and the last line it printed; a missing tool says which package has it.
+tool, what it was doing (the partition) and the tool's own reason: the first
+line of its output that names a problem, before any usage text and past
+version banners (`reason_line`). A missing tool says which package has it.
+Output is decoded as UTF-8 with surrogate escapes, so names that are not
+UTF-8 come back as the bytes they were.
 
 `execute` is the one place a tool process starts. Each runs in a process
 group of its own, so a signal meant for partwright (Ctrl-C, a closed
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,6 +40,8 @@ PACKAGES: dict[str, str] = {
     "mkfs.btrfs": "btrfs-progs", "btrfstune": "btrfs-progs", "btrfs": "btrfs-progs",
     "mkfs.vfat": "dosfstools", "fsck.vfat": "dosfstools",
     "mcopy": "mtools", "mmd": "mtools",
+    "mksquashfs": "squashfs-tools", "unsquashfs": "squashfs-tools",
+    "mount": "mount", "umount": "mount",
     "mkswap": "util-linux", "swaplabel": "util-linux", "blkid": "util-linux",
     "sfdisk": "fdisk", "sgdisk": "gdisk", "qemu-img": "qemu-utils",
 }
@@ -114,19 +121,45 @@ def run(
         full_env.update(env)
     try:
         done = execute(argv, env=full_env,
-                       input=None if input_text is None else input_text.encode())
+                       input=None if input_text is None
+                       else input_text.encode("utf-8", "surrogateescape"))
     except OSError as exc:
         raise ToolError(f"{args[0]} could not run: {exc.strerror or exc}") from exc
     proc = subprocess.CompletedProcess(
-        done.args, done.returncode, done.stdout.decode("utf-8", "replace"),
-        done.stderr.decode("utf-8", "replace"))
+        done.args, done.returncode, done.stdout.decode("utf-8", "surrogateescape"),
+        done.stderr.decode("utf-8", "surrogateescape"))
     if check and proc.returncode != 0:
         raise ToolError(failure_message(args[0], proc, what))
     return proc
 
 
+USAGE = re.compile(r"^(usage|Usage|USAGE)\b")
+NOISE = re.compile(r"^(\S+ \d+(\.\d+)+[a-z]* \(\d+-\w+-\d+\)$|btrfs-progs v|See https?:|"
+                   r"Warning: block count mismatch|Allowing write of corrupted data)")
+PROBLEM = re.compile(r"error|must|too (small|large|big|long|many|few)|invalid|cannot|can't|"
+                     r"could not|couldn't|not enough|failed|refus|no space|no such|not allowed|"
+                     r"no directory slots|denied|not supported|unknown|bad |corrupt|exceeds",
+                     re.IGNORECASE)
+
+
+def reason_line(text: str) -> str:
+    """The line of a tool's output that says what went wrong."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    before_usage = []
+    for line in lines:
+        if USAGE.match(line):
+            break
+        before_usage.append(line)
+    candidates = [ln for ln in (before_usage or lines) if not NOISE.match(ln)]
+    for line in candidates:
+        if PROBLEM.search(line):
+            return line
+    if candidates:
+        return candidates[0]
+    return lines[-1] if lines else "no message"
+
+
 def failure_message(tool: str, proc: subprocess.CompletedProcess[str], what: str | None) -> str:
-    lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
-    detail = lines[-1] if lines else "no message"
+    detail = reason_line((proc.stderr or "") + "\n" + (proc.stdout or ""))
     doing = f" ({what})" if what else ""
     return f"{tool} failed with status {proc.returncode}{doing}: {detail}"

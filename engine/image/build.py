@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -177,8 +176,6 @@ def _filesystems(b: _Build) -> None:
         make_filesystem(b.raw, spec, b.ident, b.work, contents.get(spec.number))
     containers.make_containers(b.raw, b.boxes, b.ident, b.work, contents)
     b.step("filesystems", len(origins), len(origins))
-    if b.root_tree is not None:
-        _unstage(b.work)
 
 
 def _clones(b: _Build) -> None:
@@ -256,35 +253,16 @@ def _report(b: _Build, seconds: float, seed: str | None) -> BuildReport:
     )
 
 
-def _stage_tree(b: _Build) -> dict[int, str]:
-    """Per-partition content from the root tree (a directory, or a protofile
-    for xfs), with etc/fstab and /config.partids added where KIWI puts them."""
+def _stage_tree(b: _Build) -> dict[int, populate.Share]:
+    """Each filesystem's share of the root tree; the root's gets etc/fstab and
+    /config.partids, where KIWI puts them (dracut's kiwi-repart module
+    installs /config.partids from the top of the system root)."""
     if b.root_tree is None:
         return {}
     mounts = checks.root_mounts(b.specs)
-    staged = populate.stage(b.root_tree, mounts, b.work, b.ident.epoch)
     root = next(n for n, mp in mounts.items() if mp == "/")
-    epoch = b.ident.epoch
-    # where KIWI puts them: etc/fstab in the system, /config.partids at the top
-    # of the system root (dracut's kiwi-repart module installs it in the initrd)
-    populate.write_file(os.path.join(staged[root], "etc", "fstab"), b.fstab, epoch)
-    populate.write_file(os.path.join(staged[root], "config.partids"), b.plan.partids_text(), epoch)
-    if epoch is not None:
-        os.utime(os.path.join(staged[root], "etc"), (epoch, epoch))
-        os.utime(staged[root], (epoch, epoch))
-    kinds = {s.number: s.kind for s in b.specs}
-    return {number: populate.protofile(directory, directory + ".proto")
-            if kinds[number] == "xfs" else directory for number, directory in staged.items()}
-
-
-def _unstage(workdir: str) -> None:
-    for name in os.listdir(workdir):
-        if name.startswith("stage") or name.endswith(".proto"):
-            path = os.path.join(workdir, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
+    added = {root: {"etc/fstab": b.fstab.encode(), "config.partids": b.plan.partids_text().encode()}}
+    return populate.shares(b.root_tree, mounts, added)
 
 
 def _pause_hook(step: str) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 from engine.errors import PartwrightError
 from engine.host.tools import which
-from engine.image import populate
+from engine.image import fill, populate
 from engine.image.filesystems import EXT, FsSpec
 from engine.plan.model import Plan
 
@@ -59,6 +59,8 @@ def needed_tools(specs: Sequence[FsSpec], fmt: str) -> list[str]:
             tools |= {"mkfs.vfat", "fsck.vfat", "mcopy", "mmd"}
         elif spec.kind == "swap":
             tools |= {"mkswap"}
+        elif spec.kind == "squashfs":
+            tools |= {"mksquashfs", "unsquashfs"}
     if fmt == "qcow2":
         tools.add("qemu-img")
     return sorted(tools)
@@ -66,8 +68,7 @@ def needed_tools(specs: Sequence[FsSpec], fmt: str) -> list[str]:
 
 def root_mounts(specs: Sequence[FsSpec]) -> dict[int, str]:
     """Partition number -> mountpoint of every origin filesystem a root tree fills."""
-    return {s.number: s.mountpoint for s in specs
-            if s.clone_of is None and s.mountpoint and s.kind != "swap"}
+    return populate.tree_mounts(specs)
 
 
 def check_inputs(plan: Plan, output: str, fmt: str, root_tree: str | None,
@@ -97,6 +98,7 @@ def check_inputs(plan: Plan, output: str, fmt: str, root_tree: str | None,
         if not any(mp == "/" for mp in mounts.values()):
             raise PartwrightError("--root-tree needs a root filesystem in the layout")
         need = populate.check_tree(root_tree, mounts, {s.number: s.size for s in specs})
+        fill.check_kernel_fill([s for s in specs if s.number in mounts])
     check_space(directory, estimate_bytes(specs, need, fmt, root_tree, directory))
 
 

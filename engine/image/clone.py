@@ -10,10 +10,11 @@ work on a sparse extract of the partition that is copied back.
 
 | blkid TYPE | new identifier |
 | ext2/3/4 | `tune2fs -f -U UUID image?offset=N` |
-| xfs      | `xfs_admin -U UUID` on an extract, then `xfs_db -x -c "logformat -c 1"` |
-| btrfs    | `btrfstune -f -U UUID` on an extract (fsid; the device UUID stays) |
+| xfs      | `xfs_admin -U UUID` on an extract, then `xfs_db -x -c "logformat -c 1"` unless the kernel wrote it |
+| btrfs    | `btrfstune -f -U UUID` on an extract (fsid), then a new device UUID (UUID_SUB, engine/image/btrfs_dev.py) |
 | vfat     | volume serial written at 0x27 (FAT12/16) or 0x43 (FAT32) of the boot sector and its backup; the label stays |
 | swap     | the 16 UUID bytes at offset 1036 of the swap header; the label stays |
+| squashfs | nothing: read-only, without UUID or label (a plain copy, as KIWI's dd) |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from engine.errors import PartwrightError, ToolError
 from engine.host import sparse
 from engine.host.tools import run
+from engine.image.btrfs_dev import set_device_uuid
 from engine.image.filesystems import FsSpec, set_vfat_serial
 from engine.image.identity import Identity
 
@@ -63,15 +65,14 @@ def _ext(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
         env=ident.tool_env(), what=f"new UUID for partition {spec.number}")
 
 
-def _on_extract(*commands: list[str]) -> Reidentifier:
+def _on_extract(step: Callable[[str, FsSpec, Identity], None]) -> Reidentifier:
+    """Run `step` on a sparse extract of the partition, then copy it back."""
     def reidentify(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
         tmp = os.path.join(workdir, f"p{spec.number}.reid")
         with open(region.path, "r+b") as img:
             sparse.extract(img.fileno(), region.offset, region.size, tmp)
             try:
-                for command in commands:
-                    args = [a.replace("{uuid}", spec.uuid) for a in command]
-                    run([*args, tmp], env=ident.tool_env(), what=f"new UUID for partition {spec.number}")
+                step(tmp, spec, ident)
                 with open(tmp, "rb") as src:
                     sparse.copy_range(src.fileno(), 0, img.fileno(), region.offset, region.size,
                                       skip_zeros=True)
@@ -79,6 +80,29 @@ def _on_extract(*commands: list[str]) -> Reidentifier:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
     return reidentify
+
+
+def _xfs(path: str, spec: FsSpec, ident: Identity) -> None:
+    """xfs_admin rewrites the whole 64 MiB log with cycle-2 records; when the
+    kernel never wrote the filesystem (its superblock LSN is 0), formatting
+    the log back to cycle 1 (what mkfs.xfs leaves: one record, then zeros)
+    keeps the clone as sparse as its origin. After kernel writes the
+    metadata carries cycle-1 LSNs that a cycle-1 log would be behind."""
+    what = f"new UUID for partition {spec.number}"
+    out = run(["xfs_db", "-r", "-c", "sb 0", "-c", "p lsn", path], what=what).stdout
+    pristine = out.strip().endswith("= 0")
+    run(["xfs_admin", "-U", spec.uuid, path], env=ident.tool_env(), what=what)
+    if pristine:
+        run(["xfs_db", "-x", "-c", "logformat -c 1", path], env=ident.tool_env(), what=what)
+
+
+def _btrfs(path: str, spec: FsSpec, ident: Identity) -> None:
+    """A new fsid (btrfstune) and a new device UUID (btrfs_dev)."""
+    run(["btrfstune", "-f", "-U", spec.uuid, path], env=ident.tool_env(),
+        what=f"new UUID for partition {spec.number}")
+    with open(path, "r+b") as fh:
+        set_device_uuid(fh.fileno(), 0, os.fstat(fh.fileno()).st_size,
+                        ident.uuid_str(f"btrfs-dev-uuid/{spec.number}"))
 
 
 def _vfat(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
@@ -93,17 +117,19 @@ def _swap(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
         os.pwrite(img.fileno(), uuid.UUID(spec.uuid).bytes, region.offset + 1036)
 
 
+def _nothing(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> None:
+    """squashfs: read-only, no UUID and no label; the copy is the clone."""
+
+
 REIDENTIFY: dict[str, Reidentifier] = {
     "ext2": _ext,
     "ext3": _ext,
     "ext4": _ext,
-    # xfs_admin rewrites the whole 64 MiB log with cycle-2 records; formatting
-    # it back to cycle 1 (what mkfs.xfs leaves: one record, then zeros) keeps
-    # the clone as sparse as its origin. The log is clean either way.
-    "xfs": _on_extract(["xfs_admin", "-U", "{uuid}"], ["xfs_db", "-x", "-c", "logformat -c 1"]),
-    "btrfs": _on_extract(["btrfstune", "-f", "-U", "{uuid}"]),
+    "xfs": _on_extract(_xfs),
+    "btrfs": _on_extract(_btrfs),
     "vfat": _vfat,
     "swap": _swap,
+    "squashfs": _nothing,
 }
 
 

@@ -1,32 +1,38 @@
 """Origin filesystems, made by the real tools at their partition's offset.
 
-ext2/3/4 (`mke2fs -E offset=`) and vfat (`mkfs.vfat --offset -F 16|32`)
-are written straight into the image; xfs, btrfs and swap (mkswap 2.38 has no
---offset) are made in a sparse temporary file and copied in sparsely. Labels are KIWI's: ROOT (or `rootfs_label`), BOOT, EFI, SPARE,
-SWAP, a custom partition's `label` or its name in upper case; clones keep
-their origin's label, as KIWI leaves them.
+ext2/3/4 (`mke2fs -E offset=`) and vfat (`mkfs.vfat --offset -F 16|32`,
+with the geometry and FAT32 cluster size engine.plan.fs_limits assumes) are
+written straight into the image; xfs, btrfs, swap (mkswap 2.38 has no
+--offset) and squashfs (mksquashfs writes a file, as KIWI does) are made in a
+sparse temporary file and copied in sparsely. A share of the root tree is
+put in by engine.image.fill. Labels are KIWI's: ROOT (or `rootfs_label`),
+BOOT, EFI, SPARE, SWAP, a custom partition's `label` or its name in upper
+case; clones keep their origin's label, as KIWI leaves them; squashfs has
+none.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 from dataclasses import dataclass
 
 from engine.errors import PartwrightError
 from engine.host import sparse
 from engine.host.tools import run
+from engine.image import fill
+from engine.image.btrfs_dev import set_device_uuid
 from engine.image.identity import Identity
+from engine.image.populate import Share, stage
+from engine.plan.fs_diagnostics import entry_kind
+from engine.plan.fs_limits import fat32_cluster_sectors, fat_chs, label_problems
 from engine.plan.model import Entry, Plan
 
 EXT = ("ext2", "ext3", "ext4")
-KINDS = (*EXT, "xfs", "btrfs", "fat16", "fat32", "swap")
-# roles whose partitions hold something else than a plain filesystem
-NOT_FORMATTED = ("bios_grub", "prep", "extended", "lvm", "raid")
-LABEL_MAX = {"ext2": 16, "ext3": 16, "ext4": 16, "xfs": 12, "btrfs": 255,
-             "fat16": 11, "fat32": 11, "swap": 16}
+KERNEL_FILLED = ("xfs", "btrfs")  # a root tree goes in through a loop mount
 DEFAULT_MOUNTPOINTS = {"root": "/", "boot": "/boot", "efi": "/boot/efi"}
-FAT32_MIN_BYTES = 512 * 1024 * 1024  # below this a "vfat" partition gets FAT16
+XFS_BIGTIME = 0x8  # XFS_SB_FEAT_INCOMP_BIGTIME in features_incompat
 
 
 @dataclass(frozen=True)
@@ -36,13 +42,14 @@ class FsSpec:
     number: int
     key: str
     role: str
-    kind: str  # one of KINDS
+    kind: str  # one of engine.plan.fs_limits.KINDS
     label: str | None
     uuid: str  # as blkid prints it: lower-case UUID, or "ABCD-1234" for vfat
     offset: int  # bytes into the image
     size: int  # bytes
     mountpoint: str | None
     clone_of: int | None = None  # the origin's partition number
+    arch: str = "x86_64"  # squashfs: the BCJ filter KIWI picks
 
     @property
     def blkid_type(self) -> str:
@@ -51,24 +58,12 @@ class FsSpec:
 
 def fs_kind(entry: Entry) -> str | None:
     """The filesystem to make on a partition, or None (raw, LVM, RAID ...)."""
-    if entry.role in NOT_FORMATTED:
-        return None
-    fs = (entry.filesystem or "").lower()
-    if not fs:
-        if entry.role == "efi":
-            return "fat16"  # KIWI's ESP is always FAT16
-        if entry.role == "swap":
-            return "swap"
-        return None
-    if fs in ("vfat", "fat"):
-        return "fat32" if entry.size_bytes >= FAT32_MIN_BYTES else "fat16"
-    if fs in ("linux-swap", "swap"):
-        return "swap"
-    if fs not in KINDS:
+    kind = entry_kind(entry.role, entry.filesystem, entry.size_bytes)
+    if kind is None and entry.filesystem and entry.role not in ("lvm", "raid", "extended"):
         raise PartwrightError(
-            f"partition {entry.number} ({entry.key}): building a {fs} filesystem is not supported"
-        )
-    return fs
+            f"partition {entry.number} ({entry.key}): building a {entry.filesystem} filesystem"
+            " is not supported")
+    return kind
 
 
 def label_for(entry: Entry, plan: Plan) -> str | None:
@@ -113,14 +108,11 @@ def plan_filesystems(plan: Plan, ident: Identity) -> tuple[FsSpec, ...]:
         kind = fs_kind(source)
         if kind is None:
             continue
-        label = label_for(source, plan)
-        if label is not None and len(label.encode()) > LABEL_MAX[kind]:
-            raise PartwrightError(
-                f"partition {entry.number} ({entry.key}): label '{label}' is longer than"
-                f" {LABEL_MAX[kind]} bytes, the limit of {kind}"
-            )
+        label = None if kind == "squashfs" else label_for(source, plan)
         if kind.startswith("fat") and label is not None:
             label = label.upper()
+        for problem in label_problems(kind, label) if label is not None else []:  # type: ignore[arg-type]
+            raise PartwrightError(f"partition {entry.number} ({entry.key}): {problem.message}")
         if entry.is_clone and entry.sectors != source.sectors:
             raise PartwrightError(
                 f"partition {entry.number} ({entry.key}) has {entry.sectors} sectors, its origin"
@@ -128,73 +120,122 @@ def plan_filesystems(plan: Plan, ident: Identity) -> tuple[FsSpec, ...]:
             )
         specs.append(FsSpec(
             number=entry.number, key=entry.key, role=entry.role, kind=kind, label=label,
-            uuid=fs_uuid(kind, ident, entry.number),
+            uuid="" if kind == "squashfs" else fs_uuid(kind, ident, entry.number),
             offset=entry.start * plan.sector_size, size=entry.size_bytes,
             mountpoint=None if entry.is_clone else mountpoint_for(source),
-            clone_of=source.number if entry.is_clone else None,
+            clone_of=source.number if entry.is_clone else None, arch=plan.layout.arch,
         ))
     return tuple(specs)
 
 
 def make_filesystem(
-    image: str, spec: FsSpec, ident: Identity, workdir: str, content: str | None = None
+    image: str, spec: FsSpec, ident: Identity, workdir: str, content: Share | None = None
 ) -> None:
     """Make the origin filesystem `spec` in `image`; fill it from `content`
-    (a directory, or an XFS protofile for xfs) when given."""
-    env = ident.tool_env()
+    (its share of the root tree) when given."""
     what = f"partition {spec.number} ({spec.key})"
     label = ["-L", spec.label] if spec.label else []
-    if spec.kind in EXT:
-        ext_opts = [f"offset={spec.offset}", "nodiscard",
-                    f"hash_seed={ident.uuid_str(f'ext-hash-seed/{spec.number}')}"]
-        args = [f"mkfs.{spec.kind}", "-F", "-q", *label, "-U", spec.uuid,
-                "-E", ",".join(ext_opts)]
-        if content:
-            args += ["-d", content]
-        run([*args, image, f"{spec.size // 1024}k"], env=env, what=what)
-        if content and ident.epoch is not None:
-            from engine.image.populate import fix_ext_times
-            fix_ext_times(image, spec.offset, content, ident.epoch, env)
-    elif spec.kind.startswith("fat"):
-        serial = spec.uuid.replace("-", "")
-        # dosfstools 4.2 stamps the volume-label entry with the current time
-        # whatever SOURCE_DATE_EPOCH says; --invariant fixes it (and the
-        # serial, which is then written back)
-        invariant = ["--invariant"] if ident.epoch is not None else []
-        args = ["mkfs.vfat", "-F", spec.kind[3:], "-S", "512", "-i", serial, *invariant,
-                f"--offset={spec.offset // 512}", *(["-n", spec.label] if spec.label else [])]
-        run([*args, image, str(spec.size // 1024)], env=env, what=what)
+    staged = None
+    if content is not None and spec.kind not in KERNEL_FILLED:
+        staged = stage(content, os.path.join(workdir, f"stage{spec.number}"), ident.epoch)
+    try:
+        if spec.kind in EXT:
+            _make_ext(image, spec, ident, label, staged, what)
+        elif spec.kind.startswith("fat"):
+            _make_fat(image, spec, ident, workdir, staged, what)
+        elif spec.kind in ("xfs", "btrfs", "swap", "squashfs"):
+            _make_in_file(image, spec, ident, workdir, label, content, staged, what)
+        else:  # pragma: no cover - fs_kind only returns fs_limits.KINDS
+            raise PartwrightError(f"{what}: cannot make {spec.kind}")
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+
+
+def _make_ext(image: str, spec: FsSpec, ident: Identity, label: list[str], staged: str | None,
+              what: str) -> None:
+    env = ident.tool_env()
+    ext_opts = [f"offset={spec.offset}", "nodiscard",
+                f"hash_seed={ident.uuid_str(f'ext-hash-seed/{spec.number}')}"]
+    args = [f"mkfs.{spec.kind}", "-F", "-q", *label, "-U", spec.uuid, "-E", ",".join(ext_opts)]
+    if staged:
+        args += ["-d", staged]
+    run([*args, image, f"{spec.size // 1024}k"], env=env, what=what)
+    if staged:
+        fill.ext_times(image, spec.offset, staged, ident.epoch, env)
+
+
+def _make_fat(image: str, spec: FsSpec, ident: Identity, workdir: str, staged: str | None,
+              what: str) -> None:
+    """In a file of the partition's size (see engine.plan.fs_limits: FAT),
+    with the partition's start as its hidden sectors, as on a device."""
+    env = ident.tool_env()
+    serial = spec.uuid.replace("-", "")
+    # dosfstools 4.2 stamps the volume-label entry with the current time
+    # whatever SOURCE_DATE_EPOCH says; --invariant fixes it (and the
+    # serial, which is then written back)
+    invariant = ["--invariant"] if ident.epoch is not None else []
+    heads, sectors = fat_chs(spec.size // 512)
+    cluster = ["-s", str(fat32_cluster_sectors(spec.size))] if spec.kind == "fat32" else []
+    tmp = os.path.join(workdir, f"p{spec.number}.fat")
+    with open(tmp, "wb") as fh:
+        fh.truncate(spec.size)
+    try:
+        args = ["mkfs.vfat", "-F", spec.kind[3:], "-S", "512", "-g", f"{heads}/{sectors}", *cluster,
+                "-h", str(spec.offset // 512), "-i", serial, *invariant,
+                *(["-n", spec.label] if spec.label else [])]
+        run([*args, tmp, str(spec.size // 1024)], env=env, what=what)
         if invariant:
-            set_vfat_serial(image, spec.offset, int(serial, 16))
-        if content:
-            from engine.image.populate import fill_vfat
-            fill_vfat(image, spec.offset, content, env)
-    elif spec.kind in ("xfs", "btrfs", "swap"):
-        tmp = os.path.join(workdir, f"p{spec.number}.{spec.kind}")
-        with open(tmp, "wb") as fh:
-            fh.truncate(spec.size)
-        try:
-            if spec.kind == "xfs":
-                proto = ["-p", content] if content else []
-                run(["mkfs.xfs", "-q", "-f", "-m", f"uuid={spec.uuid}", *label, *proto, tmp],
-                    env=env, what=what)
-                bigtime = fix_xfs_times(tmp, ident.epoch)
-                if content:
-                    from engine.image.populate import fix_xfs_tree_times
-                    fix_xfs_tree_times(tmp, tree_of(content), ident.epoch, bigtime)
-            elif spec.kind == "swap":  # mkswap (util-linux 2.38) has no --offset
-                run(["mkswap", "-q", *label, "-U", spec.uuid, tmp], env=env, what=what)
-            else:
-                rootdir = ["--rootdir", content] if content else []
-                run(["mkfs.btrfs", "-q", "-f", "-U", spec.uuid, *label, *rootdir, tmp],
-                    env=env, what=what)
-            with open(tmp, "rb") as src, open(image, "r+b") as dst:
-                sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, spec.size,
-                                  punch=False, skip_zeros=True)
-        finally:
+            set_vfat_serial(tmp, 0, int(serial, 16))
+        if staged:
+            fill.fill_vfat(tmp, 0, staged, env)
+        with open(tmp, "rb") as src, open(image, "r+b") as dst:
+            sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, spec.size,
+                              punch=False, skip_zeros=True)
+    finally:
+        os.unlink(tmp)
+
+
+def _make_in_file(image: str, spec: FsSpec, ident: Identity, workdir: str, label: list[str],
+                  content: Share | None, staged: str | None, what: str) -> None:
+    env = ident.tool_env()
+    tmp = os.path.join(workdir, f"p{spec.number}.{spec.kind}")
+    size = spec.size
+    try:
+        if spec.kind == "squashfs":
+            source = staged or stage(Share(spec.number, "/", None), tmp + ".empty", ident.epoch)
+            try:
+                size = fill.make_squashfs(source, tmp, spec.arch, ident.epoch, what)
+            finally:
+                if staged is None:
+                    shutil.rmtree(source, ignore_errors=True)
+            if size > spec.size:
+                raise PartwrightError(f"{what}: the squashfs image mksquashfs made is {size} bytes,"
+                                      f" more than the partition's {spec.size}")
+        else:
+            with open(tmp, "wb") as fh:
+                fh.truncate(spec.size)
+        if spec.kind == "xfs":
+            run(["mkfs.xfs", "-q", "-f", "-m", f"uuid={spec.uuid}", *label, tmp], env=env, what=what)
+            bigtime = fix_xfs_times(tmp, ident.epoch)
+            if content is not None:
+                made = fill.kernel_fill(tmp, "xfs", content, workdir, ident.epoch, what)
+                fill.xfs_after_kernel(tmp, made, ident.epoch, bigtime, env)
+        elif spec.kind == "swap":  # mkswap (util-linux 2.38) has no --offset
+            run(["mkswap", "-q", *label, "-U", spec.uuid, tmp], env=env, what=what)
+        elif spec.kind == "btrfs":
+            run(["mkfs.btrfs", "-q", "-f", "-U", spec.uuid, *label, tmp], env=env, what=what)
+            with open(tmp, "r+b") as fh:  # mkfs.btrfs draws the device UUID itself
+                set_device_uuid(fh.fileno(), 0, spec.size,
+                                ident.uuid_str(f"btrfs-dev-uuid/{spec.number}"))
+            if content is not None:
+                fill.kernel_fill(tmp, "btrfs", content, workdir, ident.epoch, what)
+        with open(tmp, "rb") as src, open(image, "r+b") as dst:
+            sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, size,
+                              punch=False, skip_zeros=True)
+    finally:
+        if os.path.exists(tmp):
             os.unlink(tmp)
-    else:  # pragma: no cover - fs_kind only returns KINDS
-        raise PartwrightError(f"{what}: cannot make {spec.kind}")
 
 
 def set_vfat_serial(image: str, offset: int, serial: int) -> None:
@@ -218,21 +259,17 @@ def set_vfat_serial(image: str, offset: int, serial: int) -> None:
             os.pwrite(fd, struct.pack("<I", serial), place + at)
 
 
-def tree_of(protofile: str) -> str:
-    """The staged directory a protofile describes (DIR.proto describes DIR)."""
-    return protofile.removesuffix(".proto")
-
-
 def fix_xfs_times(path: str, epoch: int | None) -> bool:
     """mkfs.xfs (6.1) stamps its root, realtime-bitmap and -summary inodes
     with the current time and ignores SOURCE_DATE_EPOCH: set them to `epoch`
     so that two seeded builds are identical (the inodes a protofile creates:
-    populate.fix_xfs_tree_times). Returns whether the fs has bigtime."""
-    out = run(["xfs_db", "-r", "-c", "sb 0", "-c", "p rootino rbmino rsumino versionnum", path]).stdout
+    fill.xfs_fix_inodes). Returns whether the fs has bigtime."""
+    out = run(["xfs_db", "-r", "-c", "sb 0", "-c", "p rootino rbmino rsumino features_incompat",
+               path]).stdout
     values = dict(
         (k.strip(), v.strip()) for k, _, v in (ln.partition("=") for ln in out.splitlines()) if v
     )
-    bigtime = "BIGTIME" in values.get("versionnum", "")
+    bigtime = bool(int(values.get("features_incompat", "0"), 0) & XFS_BIGTIME)
     if epoch is None:
         return bigtime
     fields = ["core.atime", "core.mtime", "core.ctime", "v3.crtime"]

@@ -25,7 +25,9 @@ def fstab_text(plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds) -> str:
         mountpoint = "swap" if spec.kind == "swap" else spec.mountpoint
         if not mountpoint:
             continue
-        if key == "LABEL" and spec.label:
+        if spec.kind == "squashfs":  # no UUID, no label: KIWI mounts it by PARTUUID
+            device = f"PARTUUID={ids.partuuid(spec.number)}"
+        elif key == "LABEL" and spec.label:
             device = f"LABEL={spec.label}"
         elif key == "PARTUUID":
             device = f"PARTUUID={ids.partuuid(spec.number)}"

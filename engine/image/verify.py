@@ -114,6 +114,10 @@ def check_filesystem(path: str, number: int, offset: int, size: int, fstype: str
     if fstype in ("ext2", "ext3", "ext4"):
         proc = run(["e2fsck", "-fn", f"{path}?offset={offset}"], check=False)
         return FsCheck(number, "e2fsck -fn", proc.returncode == 0, _last(proc.stdout + proc.stderr))
+    if fstype == "squashfs":
+        proc = run(["unsquashfs", "-o", str(offset), "-s", path], check=False)
+        return FsCheck(number, "unsquashfs -s", proc.returncode == 0,
+                       _last(proc.stderr) if proc.returncode else "superblock read")
     commands = {
         "xfs": ["xfs_repair", "-n"],
         "vfat": ["fsck.vfat", "-n"],
@@ -174,8 +178,10 @@ def verify(path: str, plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds,
     partuuids = [r.partuuid for r in table.rows]
     if len(set(partuuids)) != len(partuuids):
         raise fail("two partitions share a PARTUUID")
-    # 3. every filesystem: type, UUID, label; no UUID twice
-    seen: dict[str, int] = {}
+    # 3. every filesystem: type, UUID, label; no identifier twice (UUID,
+    # UUID_SUB and PARTUUID alike; labels are shared by clones, as KIWI leaves them)
+    seen: dict[str, str] = {f"{r.partuuid}": f"PARTUUID of partition {r.number}"
+                            for r in table.rows if r.partuuid}
     checks: list[FsCheck] = []
     for spec in specs:
         found = probe(Region(path, spec.offset, spec.size))
@@ -183,14 +189,23 @@ def verify(path: str, plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds,
             raise fail(f"partition {spec.number} holds {found.get('TYPE') or 'nothing'}, planned {spec.blkid_type}")
         if spec.kind.startswith("fat") and found.get("VERSION", spec.kind.upper()) != spec.kind.upper():
             raise fail(f"partition {spec.number} is {found.get('VERSION')}, planned {spec.kind.upper()}")
+        if spec.kind == "squashfs":  # no UUID, no label
+            check = check_filesystem(path, spec.number, spec.offset, spec.size, "squashfs", workdir)
+            if not check.ok:
+                raise fail(f"{check.tool} finds problems on partition {spec.number}: {check.detail}")
+            checks.append(check)
+            continue
         if found.get("UUID", "").lower() != spec.uuid.lower():
             raise fail(f"partition {spec.number} has UUID {found.get('UUID')}, expected {spec.uuid}")
         if (found.get("LABEL") or None) != spec.label:
             raise fail(f"partition {spec.number} has label {found.get('LABEL')!r}, expected {spec.label!r}")
-        uuid_key = found["UUID"].lower()
-        if uuid_key in seen:
-            raise fail(f"partitions {seen[uuid_key]} and {spec.number} share the UUID {found['UUID']}")
-        seen[uuid_key] = spec.number
+        for key in ("UUID", "UUID_SUB"):
+            value = found.get(key, "").lower()
+            if not value:
+                continue
+            if value in seen:
+                raise fail(f"the {key} {value} of partition {spec.number} is the {seen[value]} too")
+            seen[value] = f"{key} of partition {spec.number}"
         check = check_filesystem(path, spec.number, spec.offset, spec.size, spec.blkid_type, workdir)
         if not check.ok:
             raise fail(f"{check.tool} finds problems on partition {spec.number}: {check.detail}")

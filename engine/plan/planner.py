@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.layout.model import Layout
-from engine.plan import diagnostics
+from engine.plan import diagnostics, fs_diagnostics
 from engine.plan.kiwi_order import Request, Resolved, requests, resolve
 from engine.plan.model import MIB_SECTORS, Entry, FreeRegion, LogicalVolume, Plan
 from engine.plan.partids import partids_for
@@ -166,6 +166,7 @@ def plan(layout: Layout) -> Plan:
     free = free_regions(entries, table, disk_sectors)
     ids = partids_for(placed, layout)
     found += diagnostics.check_plan(layout, r, reqs, entries, free, failure, disk_sectors)
+    found += fs_diagnostics.check(layout, entries)
     volumes: tuple[LogicalVolume, ...] = ()
     if layout.volume_manager == "lvm" and layout.systemdisk is not None:
         volumes = tuple(

@@ -21,10 +21,11 @@ from engine.image import luks, lvm, mdraid
 from engine.image.containers.plan import Container, LvSpec, container_key, fast_kdf
 from engine.image.filesystems import FsSpec, make_filesystem
 from engine.image.identity import Identity
+from engine.image.populate import Share
 
 
 def make_containers(image: str, boxes: tuple[Container, ...], ident: Identity, workdir: str,
-                    contents: dict[int, str]) -> None:
+                    contents: dict[int, Share]) -> None:
     """The origin containers and the filesystems inside them."""
     for box in boxes:
         if box.clone_of is not None:
@@ -44,7 +45,7 @@ def make_containers(image: str, boxes: tuple[Container, ...], ident: Identity, w
 
 
 def _make_luks(image: str, box: Container, ident: Identity, workdir: str,
-               content: str | None) -> None:
+               content: Share | None) -> None:
     assert box.inner is not None
     payload = luks.payload_bytes(box.size, box.luks_version)
     plain = os.path.join(workdir, f"p{box.number}.luks-payload")

@@ -34,6 +34,7 @@ from engine.host.tools import which
 from engine.image import luks, lvm, mdraid, xts
 from engine.image.filesystems import FsSpec, fs_kind, fs_uuid
 from engine.image.identity import Identity
+from engine.plan.disk_size import MIN_VOLUME_MB, MIN_VOLUME_MB_DEFAULT
 from engine.plan.model import Entry, Plan
 
 FAST_ENV = "PARTWRIGHT_LUKS_FAST"
@@ -94,12 +95,19 @@ def _lvm_volumes(plan: Plan, kind: str) -> tuple[LvSpec, ...]:
     disk = layout.systemdisk
     sized: list[LvSpec] = []
     rest: list[LvSpec] = []
+    root_label = layout.rootfs_label or "ROOT"
+    root: LvSpec | None = None
     for volume in (disk.volumes if disk is not None else ()):
         name = volume.name
         mountpoint = volume.mountpoint
-        if name.startswith("@root"):
-            raise PartwrightError(f"<volume name=\"{name}\">: a renamed root volume is not"
-                                  " supported by the build")
+        if name.startswith("@root"):  # KIWI's root volume: LVRoot, or @root=NAME
+            size = volume.size_mb if volume.size_mb is not None else volume.freespace_mb
+            if size is None and not volume.all_free:  # KIWI: freespace of its minimum
+                size = MIN_VOLUME_MB.get(kind, MIN_VOLUME_MB_DEFAULT)
+            root = LvSpec(name.partition("=")[2].strip() or "LVRoot",
+                          None if volume.all_free or size is None else size * MIB, kind,
+                          volume.label or root_label, "/")
+            continue
         if not mountpoint:
             mountpoint = "/" + name.strip().lstrip("/")
             name = _volume_name(name)
@@ -110,8 +118,9 @@ def _lvm_volumes(plan: Plan, kind: str) -> tuple[LvSpec, ...]:
     if layout.oem_swap:
         swap_mb = layout.oem_swapsize if layout.oem_swapsize is not None else 128
         sized.append(LvSpec(layout.oem_swapname or "LVSwap", swap_mb * MIB, "swap", "SWAP", None))
-    root_label = layout.rootfs_label or "ROOT"
-    if rest:  # a full-size volume exists: LVRoot gets KIWI's minimum instead
+    if root is not None:
+        (rest if root.size is None else sized).append(root)
+    elif rest:  # a full-size volume exists: LVRoot gets KIWI's minimum instead
         sized.append(LvSpec("LVRoot", 64 * MIB, kind, root_label, "/"))
     else:
         rest.append(LvSpec("LVRoot", None, kind, root_label, "/"))

@@ -163,7 +163,7 @@ def _partitions(raw: str, fd: int, table: TableRead) -> list[InspectedPartition]
             code=gpt.code_of(row.type) if table.label == "gpt" else row.type,
             name=row.name, partuuid=row.partuuid,
             filesystem=fs.get("TYPE"), version=fs.get("VERSION"),
-            uuid=fs.get("UUID"), label=fs.get("LABEL"),
+            uuid=fs.get("UUID"), label=fs.get("LABEL"), uuid_sub=fs.get("UUID_SUB"),
             data_bytes=sparse.data_bytes(fd, offset, size),
             container=read_container(raw, offset, size, fs),
         ))

@@ -63,13 +63,14 @@ def duplicates(parts: list[InspectedPartition]) -> list[str]:
 def _id_patterns(*parts: InspectedPartition | InnerFilesystem) -> list[bytes]:
     patterns: list[bytes] = []
     for part in parts:
-        if not part.uuid:
-            continue
-        try:
-            value = uuid.UUID(part.uuid)
-        except ValueError:
-            continue
-        patterns += [value.bytes, value.bytes_le]
+        for text in (part.uuid, getattr(part, "uuid_sub", None)):
+            if not text:
+                continue
+            try:
+                value = uuid.UUID(text)
+            except ValueError:
+                continue
+            patterns += [value.bytes, value.bytes_le]
     return patterns
 
 

@@ -88,6 +88,7 @@ class InspectedPartition:
     label: str | None
     data_bytes: int  # allocated data inside the partition
     container: ContainerInfo | None = None  # a LUKS, LVM or md RAID partition
+    uuid_sub: str | None = None  # blkid UUID_SUB: a btrfs device UUID
 
     @property
     def sectors(self) -> int:
@@ -100,6 +101,8 @@ class InspectedPartition:
             found += self.container.identifiers()
         elif self.uuid:
             found.append(("filesystem UUID", self.uuid, ""))
+        if self.uuid_sub and self.container is None:
+            found.append(("device UUID (UUID_SUB)", self.uuid_sub, ""))
         if self.partuuid:
             found.append(("PARTUUID", self.partuuid, ""))
         return found
