@@ -6,7 +6,9 @@ partids), a build stopped by a catchable signal exits 128 + the signal with
 no traceback and leaves no `.partial` file or folder and no tool process
 running; after a SIGKILL, the next build removes what was left and stops
 the tools the killed one left running. Two targets are worked on at once to
-keep the wall time down. PARTWRIGHT_KILL_SEED replays a run.
+keep the wall time down, each with its own --seed (two filesystems with one
+UUID cannot be loop-mounted at once, as the root tree's fill may do).
+PARTWRIGHT_KILL_SEED replays a run.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ STARTUP = 0.35  # seconds before the command line has its handlers (interpreter 
 
 
 def make_tree(top: Path, rng: random.Random) -> Path:
-    for d in range(12):
+    for d in range(4):
         folder = top / "usr" / "share" / f"d{d}"
         folder.mkdir(parents=True)
-        for f in range(30):
+        for f in range(20):
             (folder / f"f{f}").write_bytes(rng.randbytes(rng.randint(100, 12000)))
     (top / "home" / "user").mkdir(parents=True)
     (top / "home" / "user" / "notes").write_bytes(rng.randbytes(4000))
@@ -75,7 +77,7 @@ def leftovers(directory: Path) -> list[str]:
 def start(target: Path, tree: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "partwright", "build", str(SEED), "-o", str(target),
-         "--root-tree", str(tree), "--seed", "kill"],
+         "--root-tree", str(tree), "--seed", f"kill-{target.parent.name}"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
