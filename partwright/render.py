@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from engine.units import sectors_text, size_text
 from partwright.output import stdout_console
 
 if TYPE_CHECKING:
@@ -27,29 +28,13 @@ def json_out(data: object) -> None:
     sys.stdout.write("\n")
 
 
-def _sectors(sectors: int) -> str:
-    mib = sectors * 512 / 1048576
-    if mib >= 1024:
-        return f"{mib / 1024:.1f} GiB"
-    return f"{mib:.1f} MiB"
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
-        value /= 1024
-    return f"{n} B"
-
-
 def plan_table(plan: Plan) -> None:
     """The table laid out like `sgdisk -p`, then the diagnostics (rich)."""
     console = stdout_console()
     lay = plan.layout
     est = " (estimated)" if plan.disk_size_estimated else ""
     console.print(
-        f"Disk: {_sectors(plan.disk_sectors)}{est}, {plan.disk_sectors} sectors of"
+        f"Disk: {sectors_text(plan.disk_sectors)}{est}, {plan.disk_sectors} sectors of"
         f" {plan.sector_size} bytes; table {plan.table}; firmware {lay.resolved_firmware};"
         f" arch {lay.arch}"
     )
@@ -60,7 +45,7 @@ def plan_table(plan: Plan) -> None:
         table.add_column(col, justify="left", no_wrap=True)
     for e in plan.entries:
         style = "dim" if e.clone_of else None
-        table.add_row(str(e.number), str(e.start), str(e.end), _sectors(e.sectors), e.code,
+        table.add_row(str(e.number), str(e.start), str(e.end), sectors_text(e.sectors), e.code,
                       e.name or "", e.role, e.clone_of or "", style=style)
         if e.key == "root" and plan.volumes:
             for v in plan.volumes:
@@ -68,7 +53,7 @@ def plan_table(plan: Plan) -> None:
                 table.add_row("", "", "", size, "LV", f"  {v.name}", "volume",
                               v.mountpoint or "", style="italic")
     for f in plan.free:
-        table.add_row("", str(f.start), str(f.end), _sectors(f.sectors), "", "free space", "", "",
+        table.add_row("", str(f.start), str(f.end), sectors_text(f.sectors), "", "free space", "", "",
                       style="italic green")
     console.print(table)
     console.print()
@@ -92,7 +77,7 @@ def build_report(report: Any) -> None:
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(
-        f"{report.output}: {_size(report.disk_bytes)} {report.format}, {_size(report.allocated_bytes)}"
+        f"{report.output}: {size_text(report.disk_bytes)} {report.format}, {size_text(report.allocated_bytes)}"
         f" allocated, {len(report.checks)} filesystems checked clean, {report.seconds:.2f} s;"
         f" partids in {report.partids_path}"
     )
@@ -111,11 +96,11 @@ def _container_lines(number: int, c: Any) -> list[str]:
         head = (f"md RAID{level} member of {c.raid_disks or '?'} disks, array UUID {c.uuid},"
                 f" device UUID {c.device_uuid or '-'}")
         if c.data_offset is not None:
-            head += f", data at {_size(c.data_offset)}"
+            head += f", data at {size_text(c.data_offset)}"
     lines = [f"partition {number}: {c.kind}: {head}"]
     for fs in c.inner:
         where = f"LV {fs.where}" if c.kind == "LVM2_member" else fs.where
-        lines.append(f"  {where}: {_size(fs.size)}, {fs.filesystem or 'no filesystem'}"
+        lines.append(f"  {where}: {size_text(fs.size)}, {fs.filesystem or 'no filesystem'}"
                      f"{f' {fs.label}' if fs.label else ''}, UUID {fs.uuid or '-'}")
     if c.note:
         lines.append(f"  ({c.note})")
@@ -126,7 +111,7 @@ def inspect_report(report: Any) -> None:
     """The engine's InspectReport: the table, containers, clone pairs, partids."""
     console = stdout_console()
     console.print(f"{report.path}: {report.format}, {report.table} table, disk id {report.disk_id},"
-                  f" {_size(report.disk_bytes)}, {_size(report.allocated_bytes)} allocated")
+                  f" {size_text(report.disk_bytes)}, {size_text(report.allocated_bytes)} allocated")
     table = Table(box=None, header_style="bold")
     for column in ("#", "start", "end", "type", "name", "fs", "label", "UUID", "PARTUUID"):
         table.add_column(column)
@@ -172,7 +157,7 @@ def first_boots(boots: list[Any]) -> None:
     console = stdout_console()
     for fb in boots:
         console.print()
-        console.print(f"[bold]On a {_sectors(fb.device_sectors)} device ({fb.device_sectors}"
+        console.print(f"[bold]On a {sectors_text(fb.device_sectors)} device ({fb.device_sectors}"
                       f" sectors) after KIWI's first boot:[/]")
         if fb.entries:
             table = Table(box=None, pad_edge=False, header_style="bold")
@@ -182,11 +167,11 @@ def first_boots(boots: list[Any]) -> None:
                 table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
             for e in fb.entries:
                 mark = "re-created" if e.number == fb.resized else ""
-                table.add_row(str(e.number), str(e.start), str(e.end), _sectors(e.sectors), e.code,
+                table.add_row(str(e.number), str(e.start), str(e.end), sectors_text(e.sectors), e.code,
                               e.name or "", e.role, mark,
                               style="bold" if mark else ("dim" if e.clone_of else None))
             for f in fb.free:
-                table.add_row("", str(f.start), str(f.end), _sectors(f.sectors), "", "free space",
+                table.add_row("", str(f.start), str(f.end), sectors_text(f.sectors), "", "free space",
                               "", "", style="italic green")
             console.print(table)
         for step in fb.steps:
@@ -202,7 +187,7 @@ def import_report(imported: Any, out: str | None) -> None:
     """The disk as read, each partition's KIWI role and how it was known, the diagnostics."""
     console = stdout_console()
     read = imported.read
-    console.print(f"{read.source}: {read.format}, {read.table} table, {_sectors(read.disk_sectors)}"
+    console.print(f"{read.source}: {read.format}, {read.table} table, {sectors_text(read.disk_sectors)}"
                   f"; partids: {read.partids_from or 'none found'}; fstab:"
                   f" {read.fstab_from or 'none found'}", markup=False)
     why = dict(imported.recognised_by)
@@ -213,7 +198,7 @@ def import_report(imported: Any, out: str | None) -> None:
                       ("Recognised by", "left")):
         table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for e in imported.entries:
-        table.add_row(str(e.number), str(e.start), str(e.end), _sectors(e.sectors), e.code,
+        table.add_row(str(e.number), str(e.start), str(e.end), sectors_text(e.sectors), e.code,
                       e.name or "", e.filesystem or "", e.role,
                       e.key + (f" (clone of {e.clone_of})" if e.clone_of else ""),
                       e.mountpoint or "", why.get(e.number, ""),

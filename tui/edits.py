@@ -34,18 +34,9 @@ class Edit:
 
 
 def origin_key(plan: Plan, key: str) -> str:
-    """The key of the partition a row belongs to: a clone's origin, else itself.
-    A key the plan does not hold (a partition KIWI fails before creating) is
-    read by KIWI's naming rule, <origin>clone<n>."""
-    entry = plan.entry(key)
-    if entry is not None:
-        return entry.clone_of or key
-    origins = ("root", "boot", *(p.name for p in plan.layout.partitions))
-    for origin in origins:
-        rest = key[len(origin):]
-        if key.startswith(origin) and rest.startswith("clone") and rest[5:].isdigit():
-            return origin
-    return key
+    """The key of the partition a row belongs to: a clone's origin, else itself
+    (the plan knows the partitions KIWI fails before creating too)."""
+    return plan.origin_key(key)
 
 
 def row_title(plan: Plan, key: str) -> str:

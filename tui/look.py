@@ -11,7 +11,8 @@ from __future__ import annotations
 from textual.app import App
 from textual.color import Color
 
-from engine.plan.model import Entry, Plan
+from engine.plan.model import Plan
+from engine.units import MIB, size_text
 
 ROLE_COLOURS = {
     "bios_grub": "#8c8c8c",
@@ -32,22 +33,11 @@ FREE_COLOUR = "#7f7f7f"
 
 def human_bytes(n: int) -> str:
     """1.5 GiB, 300 MiB, 512 KiB: whole units without decimals."""
-    mib = n / (1024 * 1024)
-    if mib >= 1024 * 1024:
-        return _trim(mib / (1024 * 1024)) + " TiB"
-    if mib >= 1024:
-        return _trim(mib / 1024) + " GiB"
-    if mib >= 1:
-        return _trim(mib) + " MiB"
-    return _trim(n / 1024) + " KiB"
-
-
-def _trim(value: float) -> str:
-    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+    return size_text(n, smallest="KiB", trim=True)
 
 
 def human_mb(mb: int) -> str:
-    return human_bytes(mb * 1024 * 1024)
+    return human_bytes(mb * MIB)
 
 
 def origin_colours(plan: Plan) -> dict[str, str]:
@@ -66,14 +56,6 @@ def origin_colours(plan: Plan) -> dict[str, str]:
     return colours
 
 
-def clone_index(entry: Entry) -> int:
-    """1, 2 ... from the clone's key (homeclone2 -> 2); 0 for an origin."""
-    if not entry.clone_of:
-        return 0
-    digits = entry.key[len(entry.clone_of) + len("clone"):]
-    return int(digits) if digits.isdigit() else 1
-
-
 def entry_colours(plan: Plan, background: str) -> dict[str, str]:
     """A colour for every entry key: origins solid, clones shaded towards `background`."""
     base = origin_colours(plan)
@@ -82,7 +64,7 @@ def entry_colours(plan: Plan, background: str) -> dict[str, str]:
     for entry in plan.entries:
         colour = Color.parse(base[entry.clone_of or entry.key])
         if entry.clone_of:
-            factor = 0.35 if clone_index(entry) % 2 else 0.55
+            factor = 0.35 if entry.clone_index % 2 else 0.55
             colour = colour.blend(bg, factor)
         out[entry.key] = colour.hex
     return out

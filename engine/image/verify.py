@@ -23,6 +23,7 @@ from engine.image import gpt
 from engine.image.clone import Region, probe
 from engine.image.filesystems import FsSpec
 from engine.image.table import TableIds, active_entry
+from engine.layout.model import TableType
 from engine.plan.model import Plan
 
 
@@ -45,7 +46,7 @@ class TableRow:
 
 @dataclass(frozen=True)
 class TableRead:
-    label: str  # gpt | dos
+    label: TableType  # sfdisk's "dos" is called msdos here, as everywhere
     disk_id: str
     sector_size: int
     rows: tuple[TableRow, ...]
@@ -59,13 +60,22 @@ class FsCheck:
     detail: str = ""
 
 
+def _label(sfdisk_label: str, path: str) -> TableType:
+    """sfdisk's label word as the plan spells it ("dos" is msdos)."""
+    if sfdisk_label == "dos":
+        return "msdos"
+    if sfdisk_label == "gpt":
+        return "gpt"
+    raise ToolError(f"{path}: a {sfdisk_label} partition table, not gpt or msdos")
+
+
 def read_table(path: str) -> TableRead:
     """The partition table by `sfdisk --json` (any image, any tool)."""
     proc = run(["sfdisk", "--json", path], check=False)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise ToolError(f"{path}: no partition table found ({(proc.stderr or '').strip() or 'sfdisk'})")
     table: dict[str, Any] = json.loads(proc.stdout)["partitiontable"]
-    label = str(table["label"])
+    label = _label(str(table["label"]), path)
     rows = []
     for item in table.get("partitions", []):
         node = str(item["node"])
@@ -74,7 +84,7 @@ def read_table(path: str) -> TableRead:
         start, size = int(item["start"]), int(item["size"])
         ptype = str(item["type"])
         partuuid: str | None
-        if label == "dos":
+        if label == "msdos":
             partuuid = f"{int(str(table['id']), 16):08x}-{number:02x}"
         else:
             partuuid = str(item.get("uuid", "")).lower() or None

@@ -15,12 +15,21 @@ number as its part_id (where KIWI has one), and it is planned again.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 from engine.importer.model import DiskRead, ReadPartition
 from engine.importer.roles import Role, safe_name
-from engine.layout.model import Layout, Partition, SystemDisk, Volume
+from engine.layout.model import (
+    PARTITION_FILESYSTEMS,
+    Layout,
+    Partition,
+    PartitionFilesystem,
+    SystemDisk,
+    Volume,
+)
 from engine.layout.names import PARTITION_NAME_RE
 from engine.plan.model import Entry, Plan
+from engine.plan.model import Role as PlanRole
 from engine.plan.planner import plan
 from engine.units import GPT_TAIL, GRAIN
 
@@ -65,7 +74,7 @@ def entries_as_read(found: Found) -> tuple[Entry, ...]:
         p = found.part(r.number)
         out.append(Entry(
             number=p.number, start=p.start, end=p.end, code=p.code,
-            name=p.name if found.read.table == "gpt" else None, role=r.role, key=r.key,
+            name=p.name if found.read.table == "gpt" else None, role=cast("PlanRole", r.role), key=r.key,
             clone_of=r.clone_of, filesystem=_fs_name(p), mountpoint=r.mountpoint, label=p.label,
             logical=found.read.table == "msdos" and p.number > 4))
     return tuple(out)
@@ -127,8 +136,8 @@ def base_layout(found: Found) -> Layout:
                                                   "fat32", "fat16"))
         if bfs:
             changes["bootfilesystem"] = bfs
-    elif root is not None and (root.role in ("lvm", "raid") or readonly is not None):
-        changes["bootpartition"] = False
+    elif readonly is not None or (root is not None and root.role in ("lvm", "raid")):
+        changes["bootpartition"] = False  # KIWI's default would make one
     swap = found.origin("swap")
     if swap is not None:
         changes["oem_swap"] = True
@@ -172,8 +181,7 @@ def _customs(found: Found) -> tuple[Partition, ...]:
         label = p.label if p.label and p.label != name.upper() else None
         parts.append(Partition(
             name=name, size_mb=found.mib(r), mountpoint=r.mountpoint,
-            filesystem=_kiwi_fs(p, ("btrfs", "ext2", "ext3", "ext4", "squashfs", "xfs", "fat32",
-                                    "fat16")),
+            filesystem=cast("PartitionFilesystem | None", _kiwi_fs(p, PARTITION_FILESYSTEMS)),
             clone=len(found.clones(r.key)),
             partition_name=gpt_name if gpt_name and gpt_name != f"p.lx{name}"
             and PARTITION_NAME_RE.match(gpt_name) else None,

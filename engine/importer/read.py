@@ -97,7 +97,7 @@ def _read_image(raw: str, path: str, fmt: str, kind: str) -> DiskRead:
         raise PartwrightError(exc.message.replace(raw, path)) from None
     if not report.partitions:
         raise PartwrightError(f"{path}: the partition table holds no partitions")
-    if report.table == "dos" and any(p.code.lower() == "ee" for p in report.partitions):
+    if report.table == "msdos" and any(p.code.lower() == "ee" for p in report.partitions):
         raise PartwrightError(f"{path}: a GPT's protective MBR, but no GPT that can be read (cut"
                               " off or damaged: a truncated image?)")
     sectors = report.disk_bytes // SECTOR_SIZE

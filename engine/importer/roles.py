@@ -117,6 +117,8 @@ def _from_partids(read: DiskRead, by_number: dict[int, Role]) -> None:
             role, mapkey = PARTIDS[key]
             if role == "root" and key != "kiwi_RWPart":
                 role = _root_role(part)
+                if role == "root" and "kiwi_BootPart" not in ids and "kiwi_ROPart" not in ids:
+                    role = "lvm"  # KIWI names a plain root kiwi_BootPart too, an LVM root not
             by_number.setdefault(number, Role(number, role, mapkey, None, why))
         elif (m := _CLONE_KEY.match(key)) is not None:
             name = m.group("name")
@@ -248,6 +250,8 @@ def recognise(read: DiskRead) -> tuple[Role, ...]:
     out = []
     for number in sorted(by_number):
         r = by_number[number]
+        if r.clone_of == "root" and "readonly" in keys:
+            r = Role(r.number, "", r.key, "readonly", r.why)  # an overlay's clones are its
         if r.clone_of is not None and not r.role:
             origin = keys.get(r.clone_of)
             r = Role(r.number, origin.role if origin else "custom", r.key, r.clone_of, r.why)

@@ -25,7 +25,7 @@ import re
 from lxml import etree
 
 from engine.errors import DescriptionError
-from engine.kiwi.read import Description, loads
+from engine.kiwi.read import Description, check_unique_names, loads
 from engine.kiwi.schema import (
     OEM_ELEMENTS,
     PARTITION_ATTRS,
@@ -179,6 +179,8 @@ def description_bytes(desc: Description, layout: Layout, *, name: str = "partwri
     document, the layout applied losslessly (names checked first); a bare
     `<type>` (or `type_only`) becomes a complete description around the type
     (or just the type)."""
+    if len({p.name for p in layout.partitions}) < len(layout.partitions):
+        check_unique_names(desc)  # says where the description names one twice
     if desc.bare or type_only:
         return export(layout, name=name, type_only=type_only, base=desc)
     refuse(desc.source, name_problems(layout))

@@ -24,27 +24,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from engine.layout.model import (
     BOOT_FILESYSTEMS,
     FIRMWARES,
+    LUKS_VERSIONS,
     MDRAID_LEVELS,
+    PARTITION_FILESYSTEMS,
+    PARTITION_TYPES,
     PERSISTENCY,
     ROOT_FILESYSTEMS,
     SPARE_FILESYSTEMS,
+    TABLE_TYPES,
 )
+from engine.units import GRAIN
 
 # KIWI's <partition filesystem> values (the schema has no "swap" here)
-KIWI_PARTITION_FILESYSTEMS: tuple[str, ...] = (
-    "btrfs", "ext2", "ext3", "ext4", "squashfs", "xfs", "fat32", "fat16",
-)
-PARTITION_TYPES: tuple[str, ...] = ("t.linux", "t.raid")
-LUKS_VERSIONS: tuple[str, ...] = ("luks", "luks1", "luks2")
-TABLE_TYPES: tuple[str, ...] = ("msdos", "gpt")
-IMAGE_TYPES: tuple[str, ...] = (
-    "btrfs", "cpio", "docker", "ext2", "ext3", "ext4", "iso", "oem", "pxe", "kis",
-    "squashfs", "erofs", "tbz", "xfs", "oci", "appx", "enclave", "wsl",
-)
+KIWI_PARTITION_FILESYSTEMS: tuple[str, ...] = PARTITION_FILESYSTEMS
+ValueKind = Literal["enum", "bool", "uint", "count", "sector", "size", "vsize", "text", "secret"]
 SIZE_UNITS: tuple[str, ...] = ("M", "G")
 MAX_DIGITS = 15  # larger numbers are refused rather than parsed
 
@@ -60,7 +58,7 @@ class Spec:
 
     xml: str
     field: str
-    kind: str
+    kind: ValueKind
     choices: tuple[str, ...] = ()
     required: bool = False
 
@@ -213,8 +211,8 @@ def parse_value(spec: Spec, text: str) -> object:
         return parse_uint(text)
     if kind == "sector":
         number = parse_uint(text)
-        if number < 2048:
-            raise ValueProblem(f"{shown(text.strip())} is below 2048, the smallest start sector KIWI allows")
+        if number < GRAIN:
+            raise ValueProblem(f"{shown(text.strip())} is below {GRAIN}, the smallest start sector KIWI allows")
         return number
     if kind == "size":
         return parse_size_mb(text)
@@ -239,8 +237,8 @@ def check_value(spec: Spec, value: object) -> None:
             raise ValueProblem(f"{shown(value)} is not a whole number")
         if value < 0:
             raise ValueProblem(f"{shown(value)} is negative")
-        if kind == "sector" and value < 2048:
-            raise ValueProblem(f"{shown(value)} is below 2048, the smallest start sector KIWI allows")
+        if kind == "sector" and value < GRAIN:
+            raise ValueProblem(f"{shown(value)} is below {GRAIN}, the smallest start sector KIWI allows")
     elif not isinstance(value, str):
         raise ValueProblem(f"{shown(value)} is not text")
     elif _NOT_XML.search(value):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 
 RESERVED_STRING = "root readonly boot prep spare swap efi_csm efi"
-RESERVED_NAMES: tuple[str, ...] = tuple(RESERVED_STRING.split())
 GPT_NAME_MAX = 36  # UTF-16 code units in a GPT entry name
 PARTITION_NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]{1,32}$")
 SHELL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

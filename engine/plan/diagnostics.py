@@ -10,123 +10,49 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from engine.layout.model import (
-    BOOT_FILESYSTEMS,
-    FIRMWARES,
-    PARTITION_FILESYSTEMS,
-    PERSISTENCY,
-    ROOT_FILESYSTEMS,
-    Layout,
+from engine.layout.model import Layout
+from engine.layout.names import GPT_NAME_MAX
+from engine.plan.model import SEVERITIES, Diagnostic, Entry, FreeRegion, Severity
+from engine.plan.refusals import counts_and_sizes, kiwi_refusals
+from engine.units import (
+    GPT_MAX_ENTRIES,
+    GRAIN,
+    MSDOS_MAX_NUMBER,
+    MSDOS_MAX_SECTORS,
+    MSDOS_PRIMARIES,
+    sectors_text,
 )
-from engine.layout.names import GPT_NAME_MAX, name_problems, partition_name_problems
-from engine.plan.model import MIB_SECTORS, Diagnostic, Entry, FreeRegion, Severity
 
 if TYPE_CHECKING:
-    from engine.plan.kiwi_order import Request, Resolved
+    from engine.plan.kiwi_order import Request, Requests, Resolved
+    from engine.plan.partitioner import Placement
 
-__all__ = ["Diagnostic", "check_input", "check_plan", "ordered"]
+__all__ = ["Diagnostic", "check_plan", "ordered"]
 
-GPT_ENTRIES = 128
-MSDOS_PRIMARIES = 4
-MSDOS_MAX_SECTORS = 2**32
 SD_CLASSIC_MINORS = 15
-PLACE_LIMIT = 160  # more requests than any table holds: place no further
-
-
-def _mib(sectors: int) -> str:
-    mib = sectors / MIB_SECTORS
-    if mib >= 1024:
-        return f"{mib / 1024:.1f} GiB"
-    return f"{mib:.0f} MiB" if mib == int(mib) else f"{mib:.1f} MiB"
-
-
-def check_input(layout: Layout) -> list[Diagnostic]:
-    """Values no KIWI description could hold (the TUI can produce them)."""
-    out: list[Diagnostic] = []
-    if layout.firmware is not None and layout.firmware not in FIRMWARES:
-        out.append(Diagnostic("unknown-firmware", "error",
-                              f"firmware '{layout.firmware}' is not one of {', '.join(FIRMWARES)}"))
-    if layout.filesystem is not None and layout.filesystem not in ROOT_FILESYSTEMS:
-        out.append(Diagnostic("unknown-filesystem", "error",
-                              f"root filesystem '{layout.filesystem}' is not one of"
-                              f" {', '.join(ROOT_FILESYSTEMS)}", "root"))
-    if layout.bootfilesystem is not None and layout.bootfilesystem not in BOOT_FILESYSTEMS:
-        out.append(Diagnostic("unknown-filesystem", "error",
-                              f"boot filesystem '{layout.bootfilesystem}' is not one of"
-                              f" {', '.join(BOOT_FILESYSTEMS)}", "boot"))
-    if layout.root_clone < 0 or layout.boot_clone < 0:
-        out.append(Diagnostic("negative-clones", "error", "a clone count cannot be negative"))
-    if layout.size_mb is not None and layout.size_mb <= 0:
-        out.append(Diagnostic("bad-size", "error", f"<size> must be positive, not {layout.size_mb} MiB"))
-    if layout.disk_start_sector is not None:
-        dss = layout.disk_start_sector
-        if dss < 2048:
-            out.append(Diagnostic("start-sector", "error",
-                                  f"disk_start_sector {dss} is below 2048, which KIWI's schema requires"))
-        elif dss % 2048:
-            out.append(Diagnostic(
-                "start-sector-unaligned", "warning",
-                f"disk_start_sector {dss} is not a multiple of 2048: sgdisk moves the first"
-                " partition to an aligned sector and its size comes out wrong",
-                None, "use a multiple of 2048"))
-    if layout.devicepersistency is not None and layout.devicepersistency not in PERSISTENCY:
-        out.append(Diagnostic("unknown-persistency", "error",
-                              f"devicepersistency '{layout.devicepersistency}' is not one of"
-                              f" {', '.join(PERSISTENCY)}"))
-    seen: set[str] = set()
-    for part in layout.partitions:
-        if part.name in seen:
-            out.append(Diagnostic("duplicate-name", "error",
-                                  f"two partitions are named '{part.name}'", part.name))
-        seen.add(part.name)
-        for problem in name_problems(part.name):
-            code = "reserved-name" if "reserved" in problem else "shell-name"
-            out.append(Diagnostic(code, "error", f"partition {problem}", part.name,
-                                  "choose another name"))
-        if part.partition_name is not None:
-            for problem in partition_name_problems(part.partition_name):
-                out.append(Diagnostic("partition-name", "error", problem, part.name))
-        if part.size_mb <= 0:
-            out.append(Diagnostic(
-                "clone-no-size" if part.clone else "bad-size", "error",
-                f"partition '{part.name}' has size {part.size_mb} MiB"
-                + (f"; its {part.clone} clone(s) need a fixed size" if part.clone else ""),
-                part.name, "give the partition a size in MiB"))
-        if part.clone < 0:
-            out.append(Diagnostic("negative-clones", "error",
-                                  f"partition '{part.name}' has clone=\"{part.clone}\"", part.name))
-        if part.filesystem is not None and part.filesystem not in PARTITION_FILESYSTEMS:
-            out.append(Diagnostic("unknown-filesystem", "error",
-                                  f"partition '{part.name}' has filesystem '{part.filesystem}',"
-                                  f" not one of {', '.join(PARTITION_FILESYSTEMS)}", part.name))
-        if part.filesystem == "swap" and part.clone:
-            out.append(Diagnostic("swap-clone", "warning",
-                                  f"partition '{part.name}' is swap with {part.clone} clone(s):"
-                                  " KIWI never clones swap", part.name, "set clone=\"0\""))
-    return out
 
 
 def check_plan(
     layout: Layout,
     r: Resolved,
-    reqs: Sequence[Request],
+    wanted: Requests,
+    placement: Placement,
     entries: Sequence[Entry],
     free: Sequence[FreeRegion],
-    failure: str | None,
     disk_sectors: int,
 ) -> list[Diagnostic]:
+    reqs = wanted.kept
     out: list[Diagnostic] = []
-    out += _table_limits(layout, r, reqs, entries, disk_sectors)
+    out += kiwi_refusals(layout, r)
+    out += _table_limits(layout, r, wanted, entries, disk_sectors)
     out += _part_ids(reqs)
-    out += _failure(layout, r, reqs, entries, failure)
+    out += _failure(layout, r, wanted, entries, placement)
+    out += _msdos_numbering(layout, placement)
+    out += counts_and_sizes(layout, r, disk_sectors)
     out += _clone_rules(layout, r, reqs)
     out += _space(layout, r, entries, free, disk_sectors)
     out += _names(r, reqs)
     if r.table == "msdos":
-        if layout.devicepersistency == "by-partuuid":
-            out.append(Diagnostic("partuuid-msdos", "error",
-                                  "devicepersistency=\"by-partuuid\" on an msdos table: KIWI refuses"
-                                  " it at build time", None, "use by-uuid or by-label, or a gpt table"))
         first = next((q for q in reqs if q.part_id in (None, 1)), None)
         keys = {q.key for q in reqs}
         # the partition KIWI marks active on bios firmware: prep, else boot, else root
@@ -145,16 +71,17 @@ def check_plan(
     return out
 
 
-def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
+def _table_limits(layout: Layout, r: Resolved, wanted: Requests,
                   entries: Sequence[Entry], disk_sectors: int) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    n = len(reqs)
-    if r.table == "gpt" and n > GPT_ENTRIES:
+    reqs = wanted.kept
+    n = wanted.total
+    if r.table == "gpt" and n > GPT_MAX_ENTRIES:
         out.append(Diagnostic(
             "gpt-entries", "error",
-            f"the layout needs {n} partitions; a GPT made by sgdisk holds {GPT_ENTRIES}"
-            f" entries, so KIWI fails creating partition {GPT_ENTRIES + 1}",
-            reqs[GPT_ENTRIES].key,
+            f"the layout needs {n} partitions; a GPT made by sgdisk holds {GPT_MAX_ENTRIES}"
+            f" entries, so KIWI fails creating partition {GPT_MAX_ENTRIES + 1}",
+            reqs[GPT_MAX_ENTRIES].key,
             f"use fewer clones, or enlarge the table (sgdisk --resize-table={_pow2(n)})"))
     if r.table == "msdos":
         if not layout.dosparttable_extended_layout and n > MSDOS_PRIMARIES:
@@ -163,10 +90,17 @@ def _table_limits(layout: Layout, r: Resolved, reqs: Sequence[Request],
                 f"the layout needs {n} partitions; an msdos table holds {MSDOS_PRIMARIES}"
                 " primary partitions and fdisk fails on partition 5",
                 reqs[MSDOS_PRIMARIES].key, "set dosparttable_extended_layout=\"true\" or use gpt"))
+        elif layout.dosparttable_extended_layout and n + 1 > MSDOS_MAX_NUMBER:
+            out.append(Diagnostic(
+                "msdos-numbers", "error",
+                f"the layout needs {n} partitions and the extended one; fdisk numbers DOS"
+                f" partitions up to {MSDOS_MAX_NUMBER}, so KIWI fails creating partition"
+                f" {MSDOS_MAX_NUMBER + 1}",
+                reqs[MSDOS_MAX_NUMBER - 1].key, "use fewer clones, or a gpt table"))
         if disk_sectors > MSDOS_MAX_SECTORS:
             out.append(Diagnostic(
                 "msdos-2tib", "error",
-                f"the disk is {_mib(disk_sectors)}; an msdos table addresses 2 TiB",
+                f"the disk is {sectors_text(disk_sectors)}; an msdos table addresses 2 TiB",
                 None, "use a gpt table (efiparttable=\"gpt\" with efi firmware)"))
     if layout.gpt_hybrid_mbr and not layout.force_mbr and r.efi and r.table == "msdos":
         out.append(Diagnostic(
@@ -222,7 +156,7 @@ def _part_ids(reqs: Sequence[Request]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     number = 0
     owner: dict[int, str] = {}
-    for req in reqs[:PLACE_LIMIT]:
+    for req in reqs:
         number = req.part_id if req.part_id else number + 1
         if number in owner:
             out.append(Diagnostic(
@@ -234,28 +168,42 @@ def _part_ids(reqs: Sequence[Request]) -> list[Diagnostic]:
     return out
 
 
-def _failure(layout: Layout, r: Resolved, reqs: Sequence[Request],
-             entries: Sequence[Entry], failure: str | None) -> list[Diagnostic]:
-    if failure is None:
+def _failure(layout: Layout, r: Resolved, wanted: Requests,
+             entries: Sequence[Entry], placement: Placement) -> list[Diagnostic]:
+    exc = placement.failure
+    if exc is None:
         return []
-    if len(reqs) > (GPT_ENTRIES if r.table == "gpt" else MSDOS_PRIMARIES):
+    reqs = wanted.kept
+    failure = str(exc)
+    if wanted.total > (GPT_MAX_ENTRIES if r.table == "gpt" else MSDOS_PRIMARIES):
         if r.table == "gpt" or not layout.dosparttable_extended_layout:
             return []  # said by the table limits
-    if "collide" in failure or "in use" in failure or "exists already" in failure:
+    if exc.kind == "number-in-use":
         return []  # said by part-id-collision
-    if "numbers logical partitions itself" in failure:
-        failed = next((q for q in reqs if q.part_id), reqs[0])
+    if exc.kind == "table-full":
+        if r.table == "msdos" and layout.dosparttable_extended_layout and wanted.total + 1 > MSDOS_MAX_NUMBER:
+            return []  # said by the table limits
+        holder = next((q for q in reqs if q.part_id == exc.number), None)
+        return [Diagnostic(
+            "part-id-range", "error",
+            f"{holder.gpt_name if holder else f'partition {exc.number}'} gets number {exc.number}:"
+            f" {failure}, so KIWI fails",
+            holder.key if holder else None, "use part_id values the table holds")]
+    if exc.kind == "type-target-missing":
+        failed = placement.placed[-1].req or reqs[0]  # its type change failed
         return [Diagnostic(
             "msdos-logical-id", "error",
-            f"{failure}: on msdos an explicit part_id must be the number fdisk would give anyway",
-            failed.key, "drop the part_id attributes on msdos")]
-    if failure.startswith("KIWI crashes"):
+            f"{failed.gpt_name} is numbered {exc.number} by KIWI on a logical partition, which"
+            f" fdisk numbers itself, and KIWI's type change on partition {exc.number}"
+            f" fails: {failure}",
+            failed.key, "drop the part_id attributes of logical partitions on msdos")]
+    if exc.kind == "text-size":
         first = reqs[0]
         return [Diagnostic(
             "kiwi-crash", "error",
             f"{failure}: KIWI's msdos code grows partition 1 by the disk_start_sector offset and"
-            " fails when that partition is a boot, swap, spare or clone partition",
-            first.key, "use disk_start_sector 2048 on msdos, or a gpt table")]
+            f" fails when that partition is a boot, swap, spare or clone partition",
+            first.key, f"use disk_start_sector {GRAIN} on msdos, or a gpt table")]
     placed = len([e for e in entries if e.role != "extended"])
     failed = reqs[min(placed, len(reqs) - 1)]
     root_sized_from_disk = not (layout.oem_systemsize and not r.resize)
@@ -275,6 +223,30 @@ def _failure(layout: Layout, r: Resolved, reqs: Sequence[Request],
         f"{failed.gpt_name} does not fit: {failure}; the partitions need about {need} MiB,"
         f" the disk has {r.size.partitioned_mb} MiB",
         failed.key, f"make the disk at least {need + 2} MiB (<size>) or the partitions smaller")]
+
+
+def _msdos_numbering(layout: Layout, placement: Placement) -> list[Diagnostic]:
+    """What KIWI builds wrong on msdos without failing: logical part_ids, a full label."""
+    out: list[Diagnostic] = []
+    for p in placement.placed:
+        if p.req is not None and p.slot.logical and p.kiwi_id != p.slot.number:
+            out.append(Diagnostic(
+                "msdos-logical-id", "error",
+                f"{p.req.gpt_name} is logical partition {p.slot.number} (fdisk numbers logical"
+                f" partitions itself), but KIWI counts it as {p.kiwi_id}: it types partition"
+                f" {p.kiwi_id} instead and writes {p.req.id_name}=\"{p.kiwi_id}\"",
+                p.req.key, "drop the part_id attributes of logical partitions on msdos"))
+            break  # every later partition is off too; one is enough to say
+    if placement.first == "lost":
+        first = next((p.req for p in placement.placed if p.kiwi_id == 1 and p.req), None)
+        name = first.gpt_name if first else "partition 1"
+        out.append(Diagnostic(
+            "msdos-first-lost", "error",
+            f"with {MSDOS_MAX_NUMBER} partitions KIWI's start-sector step deletes partition 1"
+            f" ({name}) and fdisk refuses to re-create it (the maximum number of partitions):"
+            " KIWI writes the table without it",
+            first.key if first else None, f"use at most {MSDOS_MAX_NUMBER - 1} partitions on msdos"))
+    return out
 
 
 def _clone_rules(layout: Layout, r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:
@@ -347,11 +319,11 @@ def _space(layout: Layout, r: Resolved, entries: Sequence[Entry], free: Sequence
                 f" {part.mountpoint} needs {data} MiB (KiwiPartitionTooSmallError)",
                 part.name, f"make it larger than {data} MiB"))
     total = sum(f.sectors for f in free)
-    if total >= MIB_SECTORS and entries:
+    if total >= GRAIN and entries:
         last = max(entries, key=lambda e: e.end)
         out.append(Diagnostic(
             "unpartitioned", "info",
-            f"{_mib(total)} ({total} sectors) left unpartitioned"
+            f"{sectors_text(total)} ({total} sectors) left unpartitioned"
             + (f" after partition {last.number}" if free and free[-1].start > last.end else ""),
             None))
     return out
@@ -361,7 +333,7 @@ def _names(r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     if r.table != "gpt":
         return out
-    for req in reqs[:PLACE_LIMIT]:
+    for req in reqs:
         if len(req.gpt_name) > GPT_NAME_MAX:
             out.append(Diagnostic(
                 "gpt-name-length", "warning",
@@ -370,7 +342,7 @@ def _names(r: Resolved, reqs: Sequence[Request]) -> list[Diagnostic]:
     return out
 
 
-_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_SEVERITY_ORDER = {severity: i for i, severity in enumerate(SEVERITIES)}
 
 
 def ordered(found: Iterable[Diagnostic]) -> list[Diagnostic]:

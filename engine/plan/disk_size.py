@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.layout.model import DEFAULT_ROOT_MBYTES, Layout
+from engine.units import MIB
 
 INODE_SIZE = 256
 LVM_OVERHEAD_MB = 80
@@ -38,7 +39,7 @@ def root_filesystem_mbytes(root_mbytes: int, filesystem: str | None, files: int)
     if filesystem:
         if filesystem.startswith("ext"):
             size *= 1.5
-            size += 2 * (files * INODE_SIZE / 1048576)
+            size += 2 * (files * INODE_SIZE / MIB)
         elif filesystem in ("btrfs", "xfs"):
             size *= 1.5
     return int(size)
@@ -64,7 +65,7 @@ def estimate_mbytes(
     if layout.root_clone > 0:
         total *= layout.root_clone + 1
     below = dict(layout.partition_data_mb)
-    for part in layout.partitions:
+    for part in layout.kiwi_partitions:
         if part.mountpoint:
             if part.filesystem == "squashfs":
                 add = part.size_mb

@@ -100,12 +100,13 @@ class _Sgdisk(GptTable):
     def add_default(self, number: int, mbsize: int | None) -> Slot:
         blocks = self._free_blocks()
         if not blocks:
-            raise PlacementError(f"Could not create partition {number}: no free space")
+            raise PlacementError("no-space", number, f"Could not create partition {number}: no free space")
         block = max(blocks, key=lambda b: (b[1] - b[0], -b[0]))
         first = -(-block[0] // GRAIN) * GRAIN
         last = block[1] if mbsize is None else first + mbsize * GRAIN - 1
         if first > block[1] or last > block[1]:
-            raise PlacementError(f"Could not create partition {number} from {first} to {last}")
+            raise PlacementError("does-not-fit", number,
+                                 f"Could not create partition {number} from {first} to {last}")
         slot = Slot(number, first, last)
         self.slots.append(slot)
         return slot
@@ -301,7 +302,8 @@ def _sfdisk_new(plan: Plan, dev: int, entries: tuple[Entry, ...], target: Entry,
                     + [e.start - 1 for e in others if not e.logical and e.start > start])
     end = limit if size is None else start + size * GRAIN - 1
     if end > limit:
-        raise PlacementError(f"{size} MiB from sector {start} run past sector {limit}")
+        raise PlacementError("does-not-fit", target.number,
+                             f"{size} MiB from sector {start} run past sector {limit}")
     return Slot(target.number, start, end, logical=target.logical)
 
 

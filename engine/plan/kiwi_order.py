@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from engine.layout.model import Layout
+from engine.layout.model import Firmware, Layout, TableType
 from engine.plan.disk_size import DiskSize, disk_size, estimate_mbytes
-from engine.plan.model import Diagnostic
+from engine.plan.model import Diagnostic, Role
+from engine.units import GPT_MAX_ENTRIES, GRAIN, MSDOS_MAX_NUMBER
 
 LEGACY_MB = 2
 EFI_MB = 20
@@ -22,6 +23,9 @@ PREP_MB = 8
 BOOT_MB = 300
 SWAP_MB = 128
 MIN_PARTITION_MB = 10  # KIWI's slack in the root size arithmetic
+# requests kept: more than any table holds (128 GPT entries, 60 msdos numbers),
+# so the first request past the limit is known; the rest are only counted
+REQUEST_LIMIT = max(GPT_MAX_ENTRIES, MSDOS_MAX_NUMBER) + 32
 
 @dataclass(frozen=True)
 class Request:
@@ -30,7 +34,7 @@ class Request:
     gpt_name: str
     key: str  # KIWI's map key
     id_name: str  # the /config.partids key
-    role: str
+    role: Role
     type_name: str  # t.linux, t.efi ...
     mbsize: int | None  # None: all free space
     part_id: int | None = None
@@ -41,14 +45,36 @@ class Request:
     # KIWI hands this size to the partitioner as text (boot, swap, spare,
     # clones): its msdos start-sector arithmetic then raises a TypeError
     size_is_text: bool = False
+    clone_index: int = 0  # 1..N for a clone, in creation order
+
+
+@dataclass
+class Requests:
+    """The requests in creation order, the first REQUEST_LIMIT of them kept
+    (a count of ten million clones is counted, never built)."""
+
+    kept: list[Request]
+    total: int = 0
+
+    def add(self, req: Request) -> None:
+        self.total += 1
+        if len(self.kept) < REQUEST_LIMIT:
+            self.kept.append(req)
+
+    def add_clones(self, base: Request, name: str, count: int, mbsize: int | None,
+                   part_id: int | None) -> None:
+        """KIWI's Disk._create_clones: p.lx<name>clone<n>, numbered after part_id."""
+        room = max(REQUEST_LIMIT - len(self.kept), 0)
+        self.kept += _clones(base, name, min(count, room), mbsize, part_id)
+        self.total += count
 
 
 @dataclass(frozen=True)
 class Resolved:
     """KIWI's view of a Layout: defaults applied."""
 
-    firmware: str
-    table: str
+    firmware: Firmware
+    table: TableType
     efi: bool
     legacy_mb: int
     efi_mb: int
@@ -66,6 +92,7 @@ def resolve(layout: Layout) -> Resolved:
     firmware = layout.resolved_firmware
     efi = firmware in ("efi", "uefi")
     arch = layout.arch
+    table: TableType
     if arch.startswith("s390"):
         table = "msdos"
     elif arch.startswith("ppc64"):
@@ -96,7 +123,7 @@ def resolve(layout: Layout) -> Resolved:
         firmware=firmware, table=table, efi=efi, legacy_mb=legacy_mb,
         efi_mb=efi_mb, prep_mb=prep_mb, boot=boot, boot_mb=boot_mb,
         swap_mb=swap_mb, spare_mb=spare_mb,
-        start_sector=layout.disk_start_sector or 2048,
+        start_sector=layout.disk_start_sector or GRAIN,
         resize=layout.oem_resize is not False,
         size=disk_size(layout, estimate),
     )
@@ -148,41 +175,42 @@ def _clones(
                 mountpoint=None,
                 label=base.label,
                 size_is_text=True,
+                clone_index=clone_id,
             )
         )
     return out
 
 
-def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[Diagnostic]]:
+def requests(layout: Layout, r: Resolved) -> tuple[Requests, list[Diagnostic]]:
     """The partitions KIWI creates for `layout`, in creation order."""
     notes: list[Diagnostic] = []
-    reqs: list[Request] = []
+    reqs = Requests([])
     used = 0
     if r.legacy_mb:
-        reqs.append(Request("p.legacy", "efi_csm", "kiwi_BiosGrub", "bios_grub", "t.csm",
+        reqs.add(Request("p.legacy", "efi_csm", "kiwi_BiosGrub", "bios_grub", "t.csm",
                             r.legacy_mb, layout.eficsmpart_id))
         used += r.legacy_mb
     if r.efi:
-        reqs.append(Request("p.UEFI", "efi", "kiwi_EfiPart", "efi", "t.efi", r.efi_mb,
+        reqs.add(Request("p.UEFI", "efi", "kiwi_EfiPart", "efi", "t.efi", r.efi_mb,
                             layout.efipart_id, filesystem="fat16", mountpoint="/boot/efi",
                             label="EFI"))
         used += r.efi_mb
     if r.prep_mb:
-        reqs.append(Request("p.prep", "prep", "kiwi_PrepPart", "prep", "t.prep", r.prep_mb))
+        reqs.add(Request("p.prep", "prep", "kiwi_PrepPart", "prep", "t.prep", r.prep_mb))
         used += r.prep_mb
     if r.boot:
         boot = Request("p.lxboot", "boot", "kiwi_BootPart", "boot", "t.linux", r.boot_mb,
                        layout.bootpart_id, filesystem=layout.bootfilesystem or layout.filesystem,
                        mountpoint="/boot", label="BOOT", size_is_text=True)
         boot_clone = max(layout.boot_clone, 0)
-        reqs += _clones(boot, "boot", boot_clone, r.boot_mb, layout.bootpart_id)
-        reqs.append(boot)
+        reqs.add_clones(boot, "boot", boot_clone, r.boot_mb, layout.bootpart_id)
+        reqs.add(boot)
         used += r.boot_mb * (boot_clone + 1)
     if r.swap_mb and layout.volume_manager != "lvm":
-        reqs.append(Request("p.swap", "swap", "kiwi_SwapPart", "swap", "t.swap", r.swap_mb,
+        reqs.add(Request("p.swap", "swap", "kiwi_SwapPart", "swap", "t.swap", r.swap_mb,
                             filesystem="swap", label="SWAP", size_is_text=True))
         used += r.swap_mb
-    for part in layout.partitions:
+    for part in layout.kiwi_partitions:
         type_name = part.partition_type or "t.linux"
         origin = Request(
             gpt_name=part.partition_name or f"p.lx{part.name}",
@@ -196,10 +224,10 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[Diagnosti
             mountpoint=part.mountpoint,
             label=part.label or part.name.upper(),
         )
-        reqs += _clones(origin, part.name, max(part.clone, 0), part.size_mb, part.part_id)
-        reqs.append(origin)
+        reqs.add_clones(origin, part.name, max(part.clone, 0), part.size_mb, part.part_id)
+        reqs.add(origin)
     if r.spare_mb and not layout.spare_part_is_last:
-        reqs.append(_spare(layout, r.spare_mb))
+        reqs.add(_spare(layout, r.spare_mb))
 
     root_clone = max(layout.root_clone, 0)  # a negative count is an input error
     overlay = bool(layout.overlayroot)
@@ -210,8 +238,8 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[Diagnosti
             ro_mb = 1024
         ro = Request("p.lxreadonly", "readonly", "kiwi_ROPart", "readonly", "t.linux", ro_mb,
                      filesystem="squashfs")
-        reqs += _clones(ro, "root", root_clone, ro_mb, None)
-        reqs.append(ro)
+        reqs.add_clones(ro, "root", root_clone, ro_mb, None)
+        reqs.add(ro)
         used += ro_mb * (root_clone + 1)
         root_clone = 0
 
@@ -244,10 +272,10 @@ def requests(layout: Layout, r: Resolved) -> tuple[list[Request], list[Diagnosti
                            mountpoint="/", label=layout.rootfs_label or "ROOT")
         if root_clone:  # the size string becomes clone:S:S
             root = replace(root, size_is_text=True)
-        reqs += _clones(root, "root", root_clone, root_mb, layout.rootpart_id)
-        reqs.append(root)
+        reqs.add_clones(root, "root", root_clone, root_mb, layout.rootpart_id)
+        reqs.add(root)
     if layout.spare_part_is_last:
-        reqs.append(_spare(layout, None))
+        reqs.add(_spare(layout, None))
     return reqs, notes
 
 

@@ -7,18 +7,17 @@ inclusive (`end` is the last sector of a partition), as sgdisk prints them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from engine.layout.model import Layout
-
-SECTOR_SIZE = 512
-MIB_SECTORS = 2048  # 1 MiB in 512-byte sectors: KIWI's alignment grain
+from engine.layout.model import Layout, TableType
+from engine.units import SECTOR_SIZE
 
 Severity = Literal["error", "warning", "info"]
-ROLES: tuple[str, ...] = (
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+Role = Literal[
     "bios_grub", "efi", "prep", "boot", "swap", "custom", "spare",
     "readonly", "root", "lvm", "raid", "extended",
-)
+]
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,11 @@ class Entry:
     end: int
     code: str  # sgdisk code on gpt ("8300"), hex id on msdos ("83", "5")
     name: str | None  # GPT partition name; None on msdos
-    role: str  # one of ROLES
+    role: Role
     key: str  # KIWI's map key: efi_csm, efi, boot, bootclone1, home, homeclone2, root ...
     clone_of: str | None = None  # origin's key for a clone ("root", "boot", "home")
+    clone_index: int = 0  # 1..N for the clones of an origin, in creation order; 0 for an origin
+    fills_rest: bool = False  # KIWI asked for "all free space", not a size
     filesystem: str | None = None
     mountpoint: str | None = None
     label: str | None = None
@@ -81,6 +82,16 @@ class FreeRegion:
 
 
 @dataclass(frozen=True)
+class Wanted:
+    """A partition KIWI asks for, placed or not (KIWI may fail before it)."""
+
+    key: str
+    role: Role
+    clone_of: str | None = None
+    clone_index: int = 0
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """Something the user should know: a stable code, a severity, a message."""
 
@@ -114,7 +125,7 @@ class Plan:
     """The partition table a Layout becomes, and what to tell its user."""
 
     layout: Layout
-    table: str  # gpt | msdos | dasd
+    table: TableType
     disk_sectors: int
     disk_size_estimated: bool  # no <size>: computed from root_mbytes like KIWI
     entries: tuple[Entry, ...]
@@ -123,6 +134,10 @@ class Plan:
     diagnostics: tuple[Diagnostic, ...]
     volumes: tuple[LogicalVolume, ...] = ()
     sector_size: int = SECTOR_SIZE
+    # every partition KIWI asks for, in creation order (a table's worth at most),
+    # so views can name the ones KIWI fails before creating
+    wanted: tuple[Wanted, ...] = ()
+    boot_partition: bool = False  # KIWI makes a boot partition (p.lxboot) for this layout
 
     @property
     def disk_bytes(self) -> int:
@@ -149,6 +164,20 @@ class Plan:
     def origin_of(self, entry: Entry) -> Entry | None:
         return self.entry(entry.clone_of) if entry.clone_of else None
 
+    def origin_key(self, key: str) -> str:
+        """The key of the partition `key` belongs to: a clone's origin, else itself
+        (also for a partition KIWI fails before creating)."""
+        for w in self.wanted:
+            if w.key == key:
+                return w.clone_of or key
+        entry = self.entry(key)
+        return entry.clone_of or key if entry is not None else key
+
+    @property
+    def rest(self) -> Entry | None:
+        """The partition KIWI gives all free space to (its size is not asked for)."""
+        return next((e for e in self.entries if e.fills_rest), None)
+
     def clones_of(self, key: str) -> tuple[Entry, ...]:
         return tuple(e for e in self.entries if e.clone_of == key)
 
@@ -163,6 +192,7 @@ class Plan:
             "sector_size": self.sector_size,
             "disk_sectors": self.disk_sectors,
             "disk_size_estimated": self.disk_size_estimated,
+            "boot_partition": self.boot_partition,
             "partitions": [e.to_json() for e in self.entries],
             "free": [f.to_json() for f in self.free],
             "partids": dict(self.partids),

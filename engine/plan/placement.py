@@ -13,15 +13,37 @@ with the tool's reason; KIWI then fails, the planner reports it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-GRAIN = 2048  # sgdisk and fdisk align to 1 MiB on 512-byte sectors
-GPT_HEAD = 34  # protective MBR, GPT header, 128 entries of 128 bytes
-GPT_TAIL = 33  # backup entries and backup header
-GPT_MAX_ENTRIES = 128
+from engine.units import (
+    GPT_HEAD,
+    GPT_MAX_ENTRIES,
+    GPT_TAIL,
+    GRAIN,
+    MSDOS_MAX_NUMBER,
+    MSDOS_PRIMARIES,
+)
+
+FailureKind = Literal[
+    "table-full",  # the number is past the table's entries (GPT 128, msdos 4 primaries)
+    "number-in-use",  # another partition has the number already
+    "no-space",  # nothing of the disk is free any more
+    "not-free",  # the requested start sector belongs to another partition
+    "does-not-fit",  # the partition runs past the end of its free space
+    "type-target-missing",  # msdos: KIWI's type change names a partition fdisk did not make
+    "text-size",  # KIWI's msdos start-sector arithmetic meets a size held as text
+]
 
 
 class PlacementError(Exception):
-    """The partitioning tool would refuse this request."""
+    """The partitioning tool (or KIWI driving it) would refuse this request:
+    `kind` says which refusal, `number` the partition number concerned, the
+    message says it in the tool's words."""
+
+    def __init__(self, kind: FailureKind, number: int, message: str) -> None:
+        super().__init__(message)
+        self.kind: FailureKind = kind
+        self.number = number
 
 
 @dataclass(frozen=True)
@@ -83,18 +105,22 @@ class GptTable:
     def add(self, number: int, mbsize: int | None, start: int = 0) -> Slot:
         """`sgdisk --align-end -n number:start:(+mbsizeM | 0)`."""
         if number < 1 or number > GPT_MAX_ENTRIES:
-            raise PlacementError(f"Could not create partition {number}: the table has 128 entries")
+            raise PlacementError("table-full", number, f"Could not create partition {number}:"
+                                 f" the table has {GPT_MAX_ENTRIES} entries")
         if any(s.number == number for s in self.slots):
-            raise PlacementError(f"Could not create partition {number}: the number is in use")
+            raise PlacementError("number-in-use", number,
+                                 f"Could not create partition {number}: the number is in use")
         blocks = self._free_blocks()
         if not blocks:
-            raise PlacementError(f"Could not create partition {number}: no free space")
+            raise PlacementError("no-space", number,
+                                 f"Could not create partition {number}: no free space")
         if start:
             requested = start
             first = self._align_start(start)
             block = self._block_of(first)
             if block is None:
-                raise PlacementError(f"Could not create partition {number}: sector {start} is not free")
+                raise PlacementError("not-free", number,
+                                     f"Could not create partition {number}: sector {start} is not free")
         else:
             # the default start: the first sector of the largest free block
             block = max(blocks, key=lambda b: (b[1] - b[0], -b[0]))
@@ -114,7 +140,7 @@ class GptTable:
             last = requested + mbsize * GRAIN - 1
         if first > block[1] or last > block[1] or last < first:
             raise PlacementError(
-                f"Could not create partition {number} from {first} to {last}"
+                "does-not-fit", number, f"Could not create partition {number} from {first} to {last}"
             )
         slot = Slot(number, first, last)
         self.slots.append(slot)
@@ -147,17 +173,28 @@ class MsdosTable:
     def _primaries(self) -> list[Slot]:
         return [s for s in self.slots if not s.logical]
 
+    def _only_free_slot(self, number: int) -> int:
+        """fdisk selects the last free primary slot itself without asking for
+        a number (the number KIWI typed goes to the first-sector prompt, out of
+        range, and is asked again): `number` unless one slot is left."""
+        used = {s.number for s in self._primaries()}
+        free = [n for n in range(1, MSDOS_PRIMARIES + 1) if n not in used]
+        return free[0] if len(free) == 1 else number
+
     def add_primary(self, number: int, mbsize: int | None) -> Slot:
-        if number > 4 or len(self._primaries()) >= 4:
+        number = self._only_free_slot(number)
+        if number > MSDOS_PRIMARIES or len(self._primaries()) >= MSDOS_PRIMARIES:
             raise PlacementError(
-                f"partition {number}: a DOS table holds 4 primary partitions"
+                "table-full", number,
+                f"partition {number}: a DOS table holds {MSDOS_PRIMARIES} primary partitions"
             )
         if any(s.number == number for s in self.slots):
-            raise PlacementError(f"partition {number} exists already")
+            raise PlacementError("number-in-use", number, f"partition {number} exists already")
         first = self._next_free(GRAIN, self.last, self._primaries(), 0)
         end = self.last if mbsize is None else first + mbsize * GRAIN - 1
         if first > self.last or end > self.last or end < first:
             raise PlacementError(
+                "does-not-fit", number,
                 f"partition {number} ({mbsize} MiB) does not fit: sectors {first}-{end},"
                 f" the disk ends at {self.last}"
             )
@@ -166,28 +203,39 @@ class MsdosTable:
         return slot
 
     def add_extended(self, number: int) -> Slot:
+        number = self._only_free_slot(number)
         first = self._next_free(GRAIN, self.last, self._primaries(), 0)
         if first > self.last:
-            raise PlacementError(f"no space left for the extended partition {number}")
+            raise PlacementError("no-space", number,
+                                 f"no space left for the extended partition {number}")
         slot = Slot(number, first, self.last, extended=True)
         self.slots.append(slot)
         self.extended = slot
         return slot
 
-    def add_logical(self, number: int, mbsize: int | None) -> Slot:
+    @property
+    def logical_count(self) -> int:
+        return sum(1 for s in self.slots if s.logical)
+
+    def add_logical(self, mbsize: int | None) -> Slot:
+        """fdisk `n`: a logical partition, numbered by fdisk (5, 6 ...), whatever
+        number KIWI typed at the prompt (it lands on the first-sector prompt,
+        out of range, and is asked again)."""
         assert self.extended is not None
         logicals = [s for s in self.slots if s.logical]
-        if number != 5 + len(logicals):
+        number = 5 + len(logicals)
+        if number > MSDOS_MAX_NUMBER:
             raise PlacementError(
-                f"partition {number}: fdisk numbers logical partitions itself"
-                f" (the next one is {5 + len(logicals)}), so sfdisk cannot find partition {number}"
-            )
+                "table-full", number,
+                f"fdisk makes no partition {number} (a DOS label holds {MSDOS_MAX_NUMBER}),"
+                f" so KIWI's sfdisk finds no partition {number} to type (KiwiCommandError)")
         # each logical partition is preceded by its EBR: one grain
         cursor = self.extended.start if not logicals else logicals[-1].end + 1
         first = _align_up(cursor + 1)
         end = self.extended.end if mbsize is None else first + mbsize * GRAIN - 1
         if first > self.extended.end or end > self.extended.end or end < first:
             raise PlacementError(
+                "does-not-fit", number,
                 f"logical partition {number} ({mbsize} MiB) does not fit: sectors"
                 f" {first}-{end}, the disk ends at {self.extended.end}"
             )
@@ -195,19 +243,24 @@ class MsdosTable:
         self.slots.append(slot)
         return slot
 
-    def move_first_start(self, start_sector: int) -> bool:
+    def move_first_start(self, start_sector: int) -> Literal["untouched", "recreated", "lost"]:
         """KIWI's set_start_sector: fdisk deletes partition 1 and re-creates
         it at `start_sector` with the default end: the end of the free space
         it starts in (up to the next primary or extended partition). When
         that sector belongs to another partition fdisk refuses it and writes
-        nothing. True when partition 1 was re-created."""
+        nothing. With the label full (60 partitions) fdisk deletes partition 1,
+        refuses the new one ("maximum number of partitions") and writes the
+        table without it."""
         others = [s for s in self.slots if s.number != 1 and not s.logical]
         if any(s.start <= start_sector <= s.end for s in others):
-            return False
+            return "untouched"
         for i, slot in enumerate(self.slots):
             if slot.number == 1:
+                if len(self.slots) >= MSDOS_MAX_NUMBER:
+                    del self.slots[i]
+                    return "lost"
                 nxt = min((s.start for s in others if s.start > start_sector),
                           default=self.last + 1)
                 self.slots[i] = Slot(1, start_sector, nxt - 1)
-                return True
-        return False
+                return "recreated"
+        return "untouched"

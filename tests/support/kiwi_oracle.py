@@ -164,6 +164,16 @@ from pathlib import Path
 from typing import Any
 
 ARCHES = ("x86_64", "aarch64", "ppc64le")
+#: RuntimeChecker checks KIWI's build task runs (tasks/base.py) that concern
+#: the layout (the others look at packages, repositories and the boot setup)
+LAYOUT_CHECKS = (
+    "check_volume_setup_defines_reserved_labels",
+    "check_volume_setup_defines_multiple_fullsize_volumes",
+    "check_volume_setup_has_no_root_definition",
+    "check_volume_label_used_with_lvm",
+    "check_swap_name_used_with_lvm",
+    "check_partuuid_persistency_type_used_with_mbr",
+)
 SECTOR = 512
 MIB = 1024 * 1024
 
@@ -493,6 +503,14 @@ def _run_kiwi(
         if state.get_build_type_name() != "oem":
             state = XMLState(xml_data, profiles, "oem")
 
+        stage = "runtime checks"
+        # the RuntimeChecker checks of KIWI's build task that concern the layout
+        from kiwi.runtime_checker import RuntimeChecker
+
+        checker = RuntimeChecker(state)
+        for check in LAYOUT_CHECKS:
+            getattr(checker, check)()
+
         stage = "root tree"
         if args.root_tree:
             root = Path(args.root_tree)  # a real tree: KIWI measures it itself
@@ -505,6 +523,14 @@ def _run_kiwi(
 
         stage = "DiskBuilder"
         builder = _disk_builder(builder_disk, state, str(root), str(work / "target"))
+
+        stage = "create_disk"
+        # DiskBuilder.create_disk's own checks, for real, up to its first step
+        # after them (the recovery archive, stubbed to stop the call there)
+        try:
+            builder.create_disk()
+        except _ReachedDiskCreation:
+            pass
 
         stage = "disk size"
         disksize_mbytes = builder.disk_setup.get_disksize_mbytes(
@@ -658,6 +684,10 @@ def _patch_msdos_start_sector(
     msdos_mod.BlockID = _BlockID
 
 
+class _ReachedDiskCreation(Exception):
+    """create_disk got past its checks (the oracle partitions on its own)."""
+
+
 def _disk_builder(builder_disk: Any, state: Any, root_dir: str, target_dir: str) -> Any:
     """A real DiskBuilder.__init__, with the initrd and system setup stubbed."""
 
@@ -678,12 +708,93 @@ def _disk_builder(builder_disk: Any, state: Any, root_dir: str, target_dir: str)
         def __init__(self, *_a: Any, **_k: Any) -> None:
             pass
 
+        def create_recovery_archive(self) -> None:
+            raise _ReachedDiskCreation
+
     builder_disk.BootImage = _BootImage
     builder_disk.SystemSetup = _SystemSetup
     return builder_disk.DiskBuilder(state, target_dir, root_dir)
 
 
+def serve() -> int:
+    """Answer one JSON request a line on stdin, one JSON result a line on stdout.
+
+    KIWI is imported once, here; each request runs in a forked child, so the
+    global state KIWI changes (platform, temp dir, runtime config, loggers)
+    dies with it, and no request pays for the imports again.
+    """
+    import kiwi.builder.disk  # noqa: F401
+    import kiwi.runtime_checker  # noqa: F401
+    import kiwi.xml_description  # noqa: F401
+    import kiwi.xml_state  # noqa: F401
+
+    _compile_schema_once()
+    environ = dict(os.environ)
+    for line in sys.stdin:
+        request = json.loads(line)
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one oracle run, its JSON into the pipe
+            os.close(read_fd)
+            quiet = os.open(os.devnull, os.O_WRONLY)  # KIWI's log handlers write to stdout
+            os.dup2(quiet, 1)
+            os.dup2(quiet, 2)
+            status = 0
+            try:
+                with tempfile.TemporaryDirectory(prefix="kiwi-oracle-in-") as tmp:
+                    xml_path = Path(tmp) / "config.xml"
+                    xml_path.write_text(request["xml"], encoding="utf-8")
+                    args = argparse.Namespace(
+                        description=str(xml_path), arch=request["arch"],
+                        root_mbytes=request["root_mbytes"], root_tree=request.get("root_tree"),
+                        profile=request.get("profile"), verbose=False, keep=None)
+                    data = json.dumps(_oracle(args)).encode()
+                with os.fdopen(write_fd, "wb") as out:
+                    out.write(data)
+            except BaseException:  # noqa: BLE001 - the parent reports a child without JSON
+                status = 1
+            os._exit(status)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as answer:
+            data = answer.read()
+        os.waitpid(pid, 0)
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.stdout.write((data.decode() or "null") + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _compile_schema_once() -> None:
+    """XMLDescription.load compiles KIWI's RelaxNG schema and schematron rules
+    for every description (0.2 s); the server compiles them once and hands
+    every child the same validators (the same schema file, the same rules)."""
+    import types
+
+    import kiwi.xml_description as xml_description
+    from kiwi.defaults import Defaults
+    from lxml import etree, isoschematron
+
+    schema_doc = etree.parse(Defaults.get_schema_file())
+    relaxng = etree.RelaxNG(schema_doc)
+    schematron = isoschematron.Schematron(schema_doc, store_report=True)
+
+    class _Etree(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            return getattr(etree, name)
+
+    cached = _Etree("lxml.etree")
+    cached.RelaxNG = lambda *_a, **_k: relaxng  # type: ignore[attr-defined]
+    xml_description.etree = cached  # type: ignore[attr-defined]
+    module = types.ModuleType("kiwi_oracle_schematron")
+    module.Schematron = lambda *_a, **_k: schematron  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    Defaults.get_schematron_module_name = staticmethod(lambda: module.__name__)  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
+    if (argv if argv is not None else sys.argv[1:]) == ["--serve"]:
+        return serve()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("description", help="KIWI description (config.xml / .kiwi)")
     parser.add_argument("--arch", choices=ARCHES, default="x86_64")

@@ -26,7 +26,8 @@ def type_xml(layout: Layout) -> str:
         if value is not None:
             attrs.append((name, str(value)))
     for name in ("eficsm", "bootpartition", "spare_part_is_last", "dosparttable_extended_layout",
-                 "force_mbr", "gpt_hybrid_mbr", "overlayroot", "apply_dps_codes"):
+                 "force_mbr", "gpt_hybrid_mbr", "overlayroot", "overlayroot_write_partition",
+                 "apply_dps_codes"):
         value = getattr(layout, name)
         if value is not None:
             attrs.append((name, _b(value)))
@@ -63,6 +64,8 @@ def type_xml(layout: Layout) -> str:
         oem.append(f"<oem-swap>{_b(layout.oem_swap)}</oem-swap>")
     if layout.oem_swapsize is not None:
         oem.append(f"<oem-swapsize>{layout.oem_swapsize}</oem-swapsize>")
+    if layout.oem_swapname is not None:
+        oem.append(f"<oem-swapname>{layout.oem_swapname}</oem-swapname>")
     if layout.oem_systemsize is not None:
         oem.append(f"<oem-systemsize>{layout.oem_systemsize}</oem-systemsize>")
     if oem:
@@ -89,7 +92,8 @@ def type_xml(layout: Layout) -> str:
             elif v.freespace_mb is not None:
                 size = f' freespace="{v.freespace_mb}M"'
             mp = f" mountpoint={quoteattr(v.mountpoint)}" if v.mountpoint else ""
-            lines.append(f"    <volume name={quoteattr(v.name)}{size}{mp}/>")
+            label = f" label={quoteattr(v.label)}" if v.label else ""
+            lines.append(f"    <volume name={quoteattr(v.name)}{size}{mp}{label}/>")
         lines.append("  </systemdisk>")
     lines.append("</type>")
     return "\n".join(lines)

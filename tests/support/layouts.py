@@ -97,3 +97,98 @@ def wide_layouts(draw: st.DrawFn) -> Layout:
         changes["overlayroot_readonly_partsize"] = draw(st.sampled_from([300, 900]))
         changes["overlayroot_write_partition"] = draw(st.sampled_from([None, False]))
     return base.with_changes(**changes)
+
+
+FAMILIES = ("volumes", "msdos", "refusals")
+
+
+@st.composite
+def kiwi_layouts(draw: st.DrawFn, family: str) -> Layout:
+    """Layouts over what KIWI refuses or quietly builds wrong, by family:
+    "volumes": LVM volumes (sizes, all, freespace, labels), mdraid over every
+    root kind, overlayroot with and without write partition;
+    "msdos": 1-60 partitions, part_ids on primaries and logicals;
+    "refusals": firmware per architecture, duplicate names, KIWI's
+    RuntimeChecker refusals, additive sizes with root data."""
+    from engine.layout.model import SystemDisk, Volume
+
+    if family == "volumes":
+        base = draw(layouts(msdos_ok=False))
+        changes: dict[str, object] = {"size_mb": draw(st.sampled_from([4096, 8192, 20480]))}
+        root = draw(st.sampled_from(["lvm", "lvm-prefer", "raid", "raid-lvm", "overlay",
+                                     "overlay-ro", "raid-overlay-ro"]))
+        if "lvm" in root:
+            vols = []
+            for name in draw(st.lists(st.sampled_from(["home", "var", "srv", "@root"]),
+                                      max_size=3, unique=True)):
+                kind = draw(st.sampled_from(["size", "free", "all", "none"]))
+                vols.append(Volume(
+                    name, size_mb=draw(st.sampled_from([100, 500])) if kind == "size" else None,
+                    all_free=kind == "all",
+                    freespace_mb=draw(st.sampled_from([50, 200])) if kind == "free" else None,
+                    mountpoint=None if name == "@root" else f"/{name}",
+                    label=draw(st.sampled_from([None, None, "DATA", "ROOT", "SWAP"]))))
+            changes["systemdisk"] = SystemDisk(preferlvm=True if root == "lvm-prefer" else None,
+                                               volumes=tuple(vols))
+        if "raid" in root:
+            changes["mdraid"] = draw(st.sampled_from(["mirroring", "striping"]))
+        if "overlay" in root:
+            changes["overlayroot"] = True
+            changes["overlayroot_readonly_partsize"] = draw(st.sampled_from([300, 900]))
+            changes["overlayroot_write_partition"] = False if root.endswith("-ro") else draw(
+                st.sampled_from([None, True]))
+            changes["filesystem"] = "ext4"
+        return base.with_changes(**changes)
+    if family == "msdos":
+        # mostly small tables (fdisk runs once a partition); the 60/61 edges
+        # are fixed cases, drawn here now and then
+        count = draw(st.sampled_from([1, 2, 3, 4, 5, 6, 8, 12, 1, 2, 3, 4, 5, 6, 30, 57]))
+        parts = [Partition("slot", 10, clone=max(count - 1, 0))]
+        for name in draw(st.lists(st.sampled_from(NAMES[:4]), max_size=3, unique=True)):
+            parts.append(Partition(name, draw(st.integers(5, 50)),
+                                   part_id=draw(st.sampled_from([None, None, 2, 3, 5, 6, 9]))))
+        return Layout(
+            firmware=draw(st.sampled_from(["bios", "bios", "efi"])),
+            efiparttable="msdos", filesystem="ext4", size_mb=8192,
+            bootpartition=draw(st.sampled_from([None, True])),
+            oem_swap=draw(st.sampled_from([None, True])),
+            dosparttable_extended_layout=draw(st.sampled_from([True, True, None])),
+            rootpart_id=draw(st.sampled_from([None, None, None, 4, 7])),
+            disk_start_sector=draw(st.sampled_from([None, None, 4096])),
+            partitions=tuple(draw(st.permutations(parts))))
+    arch = draw(st.sampled_from(["x86_64", "x86_64", "aarch64", "ppc64le"]))
+    base = draw(layouts(msdos_ok=arch == "x86_64"))
+    firmware = draw(st.sampled_from(["bios", "efi", "uefi", "ec2", "ofw", "opal", None]))
+    changes = {"arch": arch, "firmware": firmware}
+    extra = draw(st.sampled_from(["dup", "swapname", "label", "root-volume", "all-twice",
+                                  "overlay-lvm", "additive", "raid-name", "none"]))
+    if extra == "dup":
+        name = draw(st.sampled_from(NAMES[:3]))
+        changes["partitions"] = (*base.partitions, Partition(name, 20), Partition(name, 40))
+    elif extra == "swapname":
+        changes["oem_swapname"] = "myswap"
+        changes["oem_swap"] = True
+        if draw(st.booleans()):
+            changes["systemdisk"] = SystemDisk()
+    elif extra in ("label", "root-volume", "all-twice", "overlay-lvm"):
+        vols = (Volume("home", 100, mountpoint="/home",
+                       label="HOME" if extra == "label" else None),)
+        if extra == "root-volume":
+            vols += (Volume("root", 200, mountpoint="/"),)
+        if extra == "all-twice":
+            vols = (Volume("home", None, all_free=True, mountpoint="/home"),
+                    Volume("srv", None, all_free=True, mountpoint="/srv"))
+        changes["systemdisk"] = SystemDisk(volumes=vols)
+        changes["filesystem"] = draw(st.sampled_from(["ext4", "btrfs"]))
+        if extra == "overlay-lvm":
+            changes["overlayroot"] = True
+            changes["overlayroot_readonly_partsize"] = 500
+            changes["filesystem"] = "ext4"
+    elif extra == "additive":
+        changes["size_mb"] = draw(st.sampled_from([100, 1000]))
+        changes["size_additive"] = True
+        changes["root_mbytes"] = draw(st.sampled_from([300, 1000, 2500]))
+    elif extra == "raid-name":
+        changes["partitions"] = (Partition(draw(st.sampled_from(["raid", "RAID", "Raid"])), 30),)
+        changes["mdraid"] = draw(st.sampled_from([None, "mirroring"]))
+    return base.with_changes(**changes)

@@ -65,6 +65,13 @@ async def form(pilot: Pilot[None]) -> None:
     await pilot.press(*"12X")
 
 
+async def diff_tab(pilot: Pilot[None]) -> None:
+    """+ on home, then the Diff tab: what the edit means for a device in the field."""
+    await home_plus(pilot)
+    designer(pilot).main.query_one("#tabs").active = "tab-diff"
+    await pilot.pause()
+
+
 async def light(pilot: Pilot[None]) -> None:
     await pilot.press("ctrl+t")
     await home_plus(pilot)
@@ -85,4 +92,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("narrow_terminal_settings", keys("s"),
              "80x24 after s: the settings take the place of the table", size=(80, 24)),
     Scenario("help_screen", keys("question_mark"), "the keys"),
+    Scenario("diff_tab", diff_tab, "+ on home, the Diff tab: the verdict for a device in the field",
+             picture="diff"),
 )

@@ -46,10 +46,6 @@ def overall(step: str, done: int, total: int, steps: tuple[str, ...]) -> float:
     return min(1.0, (steps.index(step) + fraction) / len(steps))
 
 
-def _size(n: int) -> str:
-    return look.human_bytes(n) if n >= 1024 * 1024 else f"{n // 1024} KiB"
-
-
 def report_renderable(report: Any) -> Any:
     """The engine's build report (BuildReport) as a table for people; any other
     result as JSON or text."""
@@ -66,14 +62,14 @@ def report_renderable(report: Any) -> Any:
     for column in ("#", "name", "fs", "label", "UUID", "clone of", "copied"):
         table.add_column(column, no_wrap=True)
     for p in partitions:
-        copied = _size(p.copied_bytes) if p.clone_of else ""
+        copied = look.human_bytes(p.copied_bytes) if p.clone_of else ""
         table.add_row(str(p.number), p.name or p.key, p.filesystem or "-", p.label or "-",
                       p.uuid or "-", str(p.clone_of or ""), copied)
     checks = getattr(report, "checks", ())
     bad = [c for c in checks if not getattr(c, "ok", True)]
     lines = Text()
-    lines.append(f"{report.output}: {_size(report.disk_bytes)} {report.format},"
-                 f" {_size(report.allocated_bytes)} allocated, {report.seconds:.2f} s\n")
+    lines.append(f"{report.output}: {look.human_bytes(report.disk_bytes)} {report.format},"
+                 f" {look.human_bytes(report.allocated_bytes)} allocated, {report.seconds:.2f} s\n")
     if bad:
         lines.append(f"{len(bad)} of {len(checks)} filesystem checks failed: "
                      + "; ".join(f"{c.number} {c.tool}: {c.detail}" for c in bad) + "\n",

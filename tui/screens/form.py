@@ -8,7 +8,7 @@ turns it into an undoable edit.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,7 +17,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from engine.layout.model import BOOT_FILESYSTEMS, PARTITION_FILESYSTEMS, ROOT_FILESYSTEMS, Partition
+from engine.layout.model import (
+    BOOT_FILESYSTEMS,
+    PARTITION_FILESYSTEMS,
+    ROOT_FILESYSTEMS,
+    Partition,
+    PartitionFilesystem,
+)
 from tui.edits import FormRequest, FormResult
 from tui.fields import (
     Parsed,
@@ -140,7 +146,7 @@ class PartitionForm(ModalScreen[FormResult | None]):
         if self.kind == "custom":
             part = Partition(
                 name=parsed["name"], size_mb=parsed["size"], mountpoint=parsed["mountpoint"],
-                filesystem=filesystem, clone=parsed["clones"],
+                filesystem=cast("PartitionFilesystem | None", filesystem), clone=parsed["clones"],
                 partition_name=parsed["partition_name"], label=parsed["label"],
             )
             self.dismiss(FormResult("custom", partition=part, clones=part.clone))

@@ -19,6 +19,7 @@ from engine.layout.model import Layout
 from engine.plan.model import Plan
 from tui import look
 from tui.widgets.diagnostics import Diagnostics
+from tui.widgets.diff_view import DiffView
 from tui.widgets.disk_map import DiskMap
 from tui.widgets.partition_list import PartitionList
 from tui.widgets.plan_table import PlanTable
@@ -40,6 +41,7 @@ class MainScreen(Screen[None]):
         self.xml_source: Callable[[], tuple[str, bool]] | None = None
         self._xml_stale = True
         self._plan: Plan | None = None
+        self.opened: Plan | None = None  # the plan of the file as it was opened (the Diff tab)
 
     def compose(self) -> ComposeResult:
         yield TitleBar(id="titlebar")
@@ -54,6 +56,8 @@ class MainScreen(Screen[None]):
                         yield SourceView("bash", id="partids")
                     with TabPane("XML", id="tab-xml"):
                         yield SourceView("xml", id="xml")
+                    with TabPane("Diff", id="tab-diff"):
+                        yield DiffView(id="diff")
         yield DiskMap(id="map").data_bind(MainScreen.selected)
         yield Diagnostics(id="diagnostics").data_bind(MainScreen.selected)
         yield Footer()
@@ -88,12 +92,18 @@ class MainScreen(Screen[None]):
         )
         self.query_one(Diagnostics).show(plan)
         self._plan = plan
+        self.opened = self.opened or plan
         self._xml_stale = True
         self._refresh_sources()
 
     def _refresh_sources(self) -> None:
         """The partids and XML tabs are drawn when shown (the XML costs a write)."""
         active = self.query_one(TabbedContent).active
+        if active == "tab-diff" and self._plan is not None and self.opened is not None:
+            from engine.diff import compare, side_of_plan
+
+            self.query_one(DiffView).show(compare(side_of_plan(self.opened, "as opened"),
+                                                  side_of_plan(self._plan, "now")))
         if active == "tab-partids" and self._plan is not None:
             view = self.query_one("#partids", SourceView)
             text = self._plan.partids_text()

@@ -35,7 +35,7 @@ def rows(layout: Layout, plan: Plan) -> list[tuple[str, list[str]]]:
     if boot is not None:
         out.append(("boot", ["boot", look.human_bytes(boot.size_bytes), boot.mountpoint or "",
                              boot.filesystem or "", str(layout.boot_clone), "boot"]))
-    elif layout.bootpartition or (layout.bootpartition is None and layout.boot_clone):
+    elif plan.boot_partition:
         out.append(("boot", ["boot", NOT_PLACED, "/boot",
                              layout.bootfilesystem or layout.filesystem or "",
                              str(layout.boot_clone), "boot"]))
@@ -45,7 +45,7 @@ def rows(layout: Layout, plan: Plan) -> list[tuple[str, list[str]]]:
     root = plan.entry("root") or plan.entry("readonly")
     if root is not None:
         size = look.human_bytes(root.size_bytes)
-        if not layout.root_clone and not (layout.oem_systemsize and layout.oem_resize is False):
+        if root.fills_rest:
             size += " (rest)"
         out.append((root.key, [root.key, size, root.mountpoint or "", root.filesystem or "",
                                str(layout.root_clone), root.role]))

@@ -16,6 +16,7 @@ from collections.abc import Container
 from rich.text import Text
 
 from engine.plan.model import Plan
+from engine.units import MIB
 from tui import look
 from tui.edits import origin_key
 from tui.messages import EditRequested, PartitionChosen
@@ -29,7 +30,6 @@ COLUMNS = (
 FREE_PREFIX = "free:"
 VOLUME_PREFIX = "volume:"
 INERT = (FREE_PREFIX, VOLUME_PREFIX)  # rows that are no partition: nothing to choose or edit
-MIB = 1024 * 1024
 
 
 def groups(plan: Plan) -> dict[str, str]:

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
-from engine.layout.model import BOOT_FILESYSTEMS, FIRMWARES, ROOT_FILESYSTEMS, Layout
+from engine.layout.model import BOOT_FILESYSTEMS, FIRMWARES, ROOT_FILESYSTEMS, TABLE_TYPES, Layout
 from engine.plan.model import Plan
 from tui.fields import Parsed, Parser, optional_mb, optional_sector, optional_size
 
@@ -60,7 +60,7 @@ class Settings(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield _row("firmware", Select([(f, f) for f in FIRMWARES], allow_blank=False,
                                       compact=True, id="set-firmware"))
-        yield _row("table", Select([("gpt", "gpt"), ("msdos", "msdos"), ("dasd", "dasd")],
+        yield _row("table", Select([(t, t) for t in TABLE_TYPES],
                                    allow_blank=False, compact=True, id="set-table"))
         yield _row("root fs", Select([(f, f) for f in ROOT_FILESYSTEMS], prompt="unset",
                                      compact=True, id="set-rootfs"))

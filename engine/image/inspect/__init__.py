@@ -154,7 +154,7 @@ def _partitions(raw: str, fd: int, table: TableRead) -> list[InspectedPartition]
     parts = []
     for row in table.rows:
         offset, size = row.start * table.sector_size, row.sectors * table.sector_size
-        if table.label == "dos" and int(row.type, 16) in EXTENDED_IDS:
+        if table.label == "msdos" and int(row.type, 16) in EXTENDED_IDS:
             fs: dict[str, str] = {}
         else:
             fs = probe(Region(raw, offset, size))

@@ -38,6 +38,8 @@ def round_trip(layout: Layout, tmp: Path) -> None:
     assert rows(again) == rows(p), imported.layout
     assert again.partids == p.partids
     assert imported.exact, [d.message for d in imported.diagnostics]
+    read = {e.number: (e.key, e.role, e.clone_of) for e in imported.entries}
+    assert read == {e.number: (e.key, e.role, e.clone_of) for e in p.entries}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -230,9 +230,6 @@ BAD = [
      '<partitions><partition name="b" size="1"/></partitions>\n</type>',
      r":3: <partitions>: a second <partitions> in <type> \(the first is at line 2\)"),
     ("second size", '<type image="oem"><size>1</size><size>2</size></type>', r"a second <size>"),
-    ("duplicate names",
-     '<type image="oem"><partitions>\n<partition name="a" size="1"/>\n<partition name="a" size="2"/>\n</partitions></type>',
-     r":3: <partition name='a'>: duplicate partition name \(also at line 2\)"),
     ("no name", '<type image="oem"><partitions><partition size="1"/></partitions></type>', r"name attribute is missing"),
     ("no size", '<type image="oem"><partitions><partition name="a"/></partitions></type>', r"size attribute is missing"),
     ("empty partitions", '<type image="oem"><partitions/></type>', r"holds no <partition>"),
@@ -295,3 +292,11 @@ def test_list_types_from_a_path_or_bytes() -> None:
     assert [t.chosen for t in list_types(DATA / "02-profiles.kiwi", profile="Large")] == [False, True, False]
     with pytest.raises(DescriptionError, match="not well-formed"):
         list_types(b"<image>")
+
+
+def test_duplicate_names_are_read_as_given() -> None:
+    """KIWI builds one partition for a name given twice; the planner says so."""
+    desc = loads('<type image="oem"><partitions><partition name="a" size="1"/>'
+                 '<partition name="a" size="2"/></partitions></type>')
+    assert [(p.name, p.size_mb) for p in desc.layout.partitions] == [("a", 1), ("a", 2)]
+    assert [(p.name, p.size_mb) for p in desc.layout.kiwi_partitions] == [("a", 2)]
