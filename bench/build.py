@@ -18,6 +18,14 @@ image; and with skip_zeros, as temporary files are copied in),
 `cp --sparse=always`, `dd bs=1M` (what KIWI runs) and `dd conv=sparse`, each
 followed by an fsync of its output.
 
+Then a real root tree (as root): this machine's /etc and parts of /usr
+(tests/support/distro.py: thousands of files, hard links, non-ASCII names,
+a capability), whole process against whole process: `partwright build
+seed.xml --root-tree TREE` (the root and its clone filled, every check);
+`mkfs.ext4 -d TREE` alone into a 2 GiB file (one filesystem, nothing else);
+systemd-repart with CopyFiles=TREE:/ for the root and its clone (Format=xfs)
+and the other partitions as above; each output synced.
+
 Targets: partwright at most half repart's time, far fewer allocated
 bytes. Usage: python bench/build.py [--repeat N] [--dir DIR]
 
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -63,6 +72,14 @@ def timed(func: Callable[[], object], repeat: int, before: Callable[[], object] 
         func()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def cpu(func: Callable[[], object]) -> float:
+    """User and system seconds of the processes `func` runs (one run)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    func()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def du(path: Path) -> int:
@@ -126,6 +143,50 @@ def run_repart(defs: Path, image: Path) -> None:
     sh("systemd-repart", f"--definitions={defs}", "--empty=create", "--size=100G",
        "--dry-run=no", "--no-pager", "--seed=8ba4b9f2-2b19-4a43-a2a8-6d0f0b1d4e10", str(image))
     sh("sync", str(image))
+
+
+def tree_bench(work: Path, repeat: int) -> None:
+    """The root-tree rows (module docstring); needs root."""
+    from tests.support.distro import make_distro_tree
+
+    tree = work / "distro"
+    rm(tree)
+    make_distro_tree(tree)
+    files = sum(len(f) + len(d) for _, d, f in os.walk(tree))
+    print(f"root tree: {files} paths from /etc and /usr, median of {repeat}, outputs synced")
+    seed = ROOT / "tests" / "data" / "oracle" / "seed.xml"
+    ours, ext, theirs = work / "tree.img", work / "tree.ext4", work / "tree-repart.img"
+
+    def partwright() -> None:
+        rm(ours)
+        sh(sys.executable, "-m", "partwright", "build", str(seed), "-o", str(ours),
+           "--root-tree", str(tree), "--seed", "bench")
+
+    def mkfs_ext4() -> None:
+        rm(ext)
+        with open(ext, "wb") as fh:
+            fh.truncate(2048 * MIB)
+        sh("mkfs.ext4", "-q", "-F", "-d", str(tree), str(ext))
+        sh("sync", str(ext))
+
+    t_ours, c_ours = timed(partwright, repeat), cpu(partwright)
+    t_ext, c_ext = timed(mkfs_ext4, repeat), cpu(mkfs_ext4)
+    print(f"  partwright build, whole process (8 filesystems, root + clone filled, verify): "
+          f"{t_ours:7.3f} s, {c_ours:6.3f} s CPU")
+    print(f"  mkfs.ext4 -d alone (one 2 GiB filesystem):                                    "
+          f"{t_ext:7.3f} s, {c_ext:6.3f} s CPU   partwright / mkfs.ext4 -d = {t_ours / t_ext:.2f}")
+    if shutil.which("systemd-repart") is not None:
+        defs = repart_definitions(work, make_sources(work))
+        for name in ("16-rootclone1.conf", "17-root.conf"):
+            text = (defs / name).read_text().replace(
+                f"CopyBlocks={work / 'root.xfs'}", f"Format=xfs\nCopyFiles={tree}:/")
+            (defs / name).write_text(text)
+        t_rep = timed(lambda: run_repart(defs, theirs), repeat)
+        c_rep = cpu(lambda: run_repart(defs, theirs))
+        print(f"  systemd-repart, CopyFiles= (root and clone), whole process:                   "
+              f"{t_rep:7.3f} s, {c_rep:6.3f} s CPU   partwright / repart = {t_ours / t_rep:.2f}")
+        rm(theirs, defs)
+    rm(ours, Path(f"{ours}.partids"), ext, tree)
 
 
 def copy_bench(work: Path, repeat: int) -> list[tuple[str, str, float, int]]:
@@ -224,6 +285,10 @@ def main() -> int:
     print("clone copy alone: 2 GiB root xfs, output fsynced, median of", args.repeat)
     for label, name, seconds, allocated in copy_bench(work, args.repeat):
         print(f"  {label:<17} {name:<41} {seconds:7.3f} s  allocated {allocated / MIB:8.2f} MiB")
+    if os.geteuid() == 0:
+        tree_bench(work, args.repeat)
+    else:
+        print("root tree: skipped (making the tree and the kernel fill need root)")
     rm(ours, Path(f"{ours}.partids"), *(work / n for n in ("boot.ext4", "home.ext3", "root.xfs")))
     if not args.dir:
         shutil.rmtree(work, ignore_errors=True)

@@ -88,6 +88,10 @@ def run_preview(args: argparse.Namespace) -> int:
     if args.list_types:
         return _list_types(args)
     plan = make_plan(load_layout(args))
+    if getattr(args, "root_tree", None):  # what the filesystems cannot hold of it
+        from engine.plan.root_tree import with_tree_diagnostics
+
+        plan = with_tree_diagnostics(plan, args.root_tree)
     boots = _first_boots(plan, args.device_size or [])
     if args.json:
         data = plan.to_json()

@@ -15,8 +15,9 @@ directory's times after everything inside it.
 `skip`: paths (relative, bytes) left out, each replaced by an empty
 directory with the attributes of the one in `src` when there is one (the
 mountpoints of other partitions). `clamp`: the build's SOURCE_DATE_EPOCH:
-later mtimes become it (reproducible-builds.org's clamping). Returns the
-inode numbers it made below `dst`, `dst` itself first.
+later mtimes become it (reproducible-builds.org's clamping); `epoch`: the
+time of what the copy makes that the tree lacks. Returns the inode numbers
+it made below `dst`, `dst` itself first.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _copy_data(src: bytes, dst: bytes) -> None:
         fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             size = os.fstat(fin).st_size
-            pos = 0
+            pos = end = 0
             while pos < size:
                 try:
                     start = os.lseek(fin, pos, os.SEEK_DATA)
@@ -47,14 +48,15 @@ def _copy_data(src: bytes, dst: bytes) -> None:
                         break
                     raise
                 end = os.lseek(fin, start, os.SEEK_HOLE)
-                while start < end:
-                    chunk = os.pread(fin, min(CHUNK, end - start), start)
-                    if not chunk:
+                os.lseek(fout, start, os.SEEK_SET)
+                while start < end:  # in the kernel, across filesystems too
+                    sent = os.sendfile(fout, fin, start, min(CHUNK * 64, end - start))
+                    if sent <= 0:
                         break
-                    os.pwrite(fout, chunk, start)
-                    start += len(chunk)
+                    start += sent
                 pos = end
-            os.ftruncate(fout, size)
+            if end < size:  # ends in a hole (ftruncate is slow on xfs: only then)
+                os.ftruncate(fout, size)
         finally:
             os.close(fout)
     finally:
@@ -94,7 +96,8 @@ def copy_attrs(src: bytes, dst: bytes, st: os.stat_result, clamp: int | None) ->
 
 
 def copy_tree(src: str | bytes, dst: str | bytes, *, skip: Collection[bytes] = (),
-              omit: Collection[bytes] = (), clamp: int | None = None) -> list[int]:
+              omit: Collection[bytes] = (), clamp: int | None = None,
+              epoch: int | None = None) -> list[int]:
     """See the module docstring; `omit`: paths not copied at all (files the
     caller writes itself: removing them later would leave the filesystem
     freeing their blocks in the background, at a time no build controls)."""
@@ -107,7 +110,7 @@ def copy_tree(src: str | bytes, dst: str | bytes, *, skip: Collection[bytes] = (
     # them does not move the times of the directories around them
     for rel in sorted(skipped):
         if not os.path.lexists(os.path.join(top_src, rel)):
-            made += _makedirs(top_dst, rel, clamp)
+            made += _makedirs(top_dst, rel, epoch)
     pending: list[tuple[bytes, bytes, os.stat_result]] = []  # directories, parents first
     stack: list[bytes] = [b""]
     while stack:
@@ -161,8 +164,8 @@ def _mkdir(path: bytes, mode: int) -> None:
             raise
 
 
-def _makedirs(top: bytes, rel: bytes, clamp: int | None) -> list[int]:
-    """`rel` and its missing parents below `top`, dated `clamp` when given."""
+def _makedirs(top: bytes, rel: bytes, epoch: int | None) -> list[int]:
+    """`rel` and its missing parents below `top`, dated `epoch` when given."""
     made = []
     path = top
     for part in rel.split(b"/"):
@@ -171,6 +174,6 @@ def _makedirs(top: bytes, rel: bytes, clamp: int | None) -> list[int]:
             os.mkdir(path, 0o755)
             made.append(path)
     for path in reversed(made):
-        if clamp is not None:
-            os.utime(path, (clamp, clamp))
+        if epoch is not None:
+            os.utime(path, (epoch, epoch))
     return [os.lstat(p).st_ino for p in made]

@@ -24,6 +24,7 @@ from engine.host.tools import which
 from engine.image import fill, populate
 from engine.image.filesystems import EXT, FsSpec
 from engine.plan.model import Plan
+from engine.plan.root_tree import tree_diagnostics
 
 MAX_FILE_BYTES = 2**63 - 1  # off_t: no file on Linux can be larger
 MIB = 1 << 20
@@ -97,6 +98,10 @@ def check_inputs(plan: Plan, output: str, fmt: str, root_tree: str | None,
             raise PartwrightError(f"root tree {root_tree} does not exist or is not a directory")
         if not any(mp == "/" for mp in mounts.values()):
             raise PartwrightError("--root-tree needs a root filesystem in the layout")
+        tree_errors = [d for d in tree_diagnostics(plan, root_tree) if d.severity == "error"]
+        if tree_errors:
+            raise PlanHasErrors("the root tree does not fit the layout's filesystems, nothing"
+                                f" built: {'; '.join(d.message for d in tree_errors)}")
         need = populate.check_tree(root_tree, mounts, {s.number: s.size for s in specs})
         fill.check_kernel_fill([s for s in specs if s.number in mounts])
     check_space(directory, estimate_bytes(specs, need, fmt, root_tree, directory))

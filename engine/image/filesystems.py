@@ -137,7 +137,9 @@ def make_filesystem(
     label = ["-L", spec.label] if spec.label else []
     staged = None
     if content is not None and spec.kind not in KERNEL_FILLED:
-        staged = stage(content, os.path.join(workdir, f"stage{spec.number}"), ident.epoch)
+        # FAT has no hard links: copies, whose times can be clamped
+        staged = stage(content, os.path.join(workdir, f"stage{spec.number}"), ident.clamp,
+                       ident.epoch, copy=spec.kind.startswith("fat") and ident.clamp is not None)
     try:
         if spec.kind in EXT:
             _make_ext(image, spec, ident, label, staged, what)
@@ -162,7 +164,7 @@ def _make_ext(image: str, spec: FsSpec, ident: Identity, label: list[str], stage
         args += ["-d", staged]
     run([*args, image, f"{spec.size // 1024}k"], env=env, what=what)
     if staged:
-        fill.ext_times(image, spec.offset, staged, ident.epoch, env)
+        fill.ext_times(image, spec.offset, staged, ident.clamp, ident.epoch, env)
 
 
 def _make_fat(image: str, spec: FsSpec, ident: Identity, workdir: str, staged: str | None,
@@ -203,9 +205,10 @@ def _make_in_file(image: str, spec: FsSpec, ident: Identity, workdir: str, label
     size = spec.size
     try:
         if spec.kind == "squashfs":
-            source = staged or stage(Share(spec.number, "/", None), tmp + ".empty", ident.epoch)
+            source = staged or stage(Share(spec.number, "/", None), tmp + ".empty",
+                                     epoch=ident.epoch)
             try:
-                size = fill.make_squashfs(source, tmp, spec.arch, ident.epoch, what)
+                size = fill.make_squashfs(source, tmp, spec.arch, ident.clamp, ident.epoch, what)
             finally:
                 if staged is None:
                     shutil.rmtree(source, ignore_errors=True)
@@ -219,7 +222,8 @@ def _make_in_file(image: str, spec: FsSpec, ident: Identity, workdir: str, label
             run(["mkfs.xfs", "-q", "-f", "-m", f"uuid={spec.uuid}", *label, tmp], env=env, what=what)
             bigtime = fix_xfs_times(tmp, ident.epoch)
             if content is not None:
-                made = fill.kernel_fill(tmp, "xfs", content, workdir, ident.epoch, what)
+                made = fill.kernel_fill(tmp, "xfs", content, workdir, ident.clamp, ident.epoch,
+                                        what)
                 fill.xfs_after_kernel(tmp, made, ident.epoch, bigtime, env)
         elif spec.kind == "swap":  # mkswap (util-linux 2.38) has no --offset
             run(["mkswap", "-q", *label, "-U", spec.uuid, tmp], env=env, what=what)
@@ -229,7 +233,7 @@ def _make_in_file(image: str, spec: FsSpec, ident: Identity, workdir: str, label
                 set_device_uuid(fh.fileno(), 0, spec.size,
                                 ident.uuid_str(f"btrfs-dev-uuid/{spec.number}"))
             if content is not None:
-                fill.kernel_fill(tmp, "btrfs", content, workdir, ident.epoch, what)
+                fill.kernel_fill(tmp, "btrfs", content, workdir, ident.clamp, ident.epoch, what)
         with open(tmp, "rb") as src, open(image, "r+b") as dst:
             sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, size,
                               punch=False, skip_zeros=True)

@@ -64,11 +64,11 @@ def _ext_time(field: str, ns: int) -> list[str]:
     return [f"{field} @{seconds}", f"{field}_extra {extra}"]
 
 
-def ext_times(image: str, offset: int, staged: str, epoch: int | None,
+def ext_times(image: str, offset: int, staged: str, clamp: int | None, epoch: int | None,
               env: Mapping[str, str]) -> None:
     """Every inode of the ext filesystem at `offset` gets the mtime of its
-    file in `staged` to the nanosecond (and that as atime); with an epoch,
-    ctime and crtime are the epoch."""
+    file in `staged` to the nanosecond (clamped to `clamp`), and that as
+    atime; with an epoch, ctime and crtime are the epoch."""
     device = f"{image}?offset={offset}"
     top = os.fsencode(staged)
     times: dict[int, int] = {2: os.lstat(top).st_mtime_ns}
@@ -87,6 +87,8 @@ def ext_times(image: str, offset: int, staged: str, epoch: int | None,
         level = nxt
     lines = []
     for ino, mtime in sorted(times.items()):
+        if clamp is not None:
+            mtime = min(mtime, clamp * 10**9)
         for field_value in (*_ext_time("mtime", mtime), *_ext_time("atime", mtime)):
             lines.append(f"sif <{ino}> {field_value}")
         if epoch is not None:
@@ -114,8 +116,8 @@ def check_kernel_fill(specs: Iterable[FsSpecLike]) -> None:
 
 
 
-def kernel_fill(path: str, fstype: str, share: Share, workdir: str, epoch: int | None,
-                what: str) -> list[int]:
+def kernel_fill(path: str, fstype: str, share: Share, workdir: str, clamp: int | None,
+                epoch: int | None, what: str) -> list[int]:
     """Copy `share` into the filesystem in the file `path` through a loop
     mount. Returns the inode numbers written."""
     mountpoint = os.path.join(workdir, f"mnt{share.number}")
@@ -123,7 +125,7 @@ def kernel_fill(path: str, fstype: str, share: Share, workdir: str, epoch: int |
         top = os.fsencode(mountpoint)
         if share.source is not None:
             made = copy_tree(share.source, top, skip=share.skip,
-                             omit=[rel for rel, _ in share.files], clamp=epoch)
+                             omit=[rel for rel, _ in share.files], clamp=clamp, epoch=epoch)
         else:
             made = [os.lstat(top).st_ino]
             for rel in share.skip:
@@ -135,7 +137,6 @@ def kernel_fill(path: str, fstype: str, share: Share, workdir: str, epoch: int |
                 os.utime(top, (epoch, epoch))
         for written in add_files(top, share, epoch):
             made.append(os.lstat(written).st_ino)
-        os.sync()
     os.rmdir(mountpoint)
     return made
 
@@ -203,16 +204,20 @@ def fill_vfat(image: str, offset: int, directory: str, env: Mapping[str, str]) -
 
 # --- squashfs: mksquashfs, as KIWI runs it --------------------------------------
 
-def make_squashfs(staged: str, out: str, arch: str, epoch: int | None, what: str) -> int:
+def make_squashfs(staged: str, out: str, arch: str, clamp: int | None, epoch: int | None,
+                  what: str) -> int:
     """mksquashfs of `staged` into `out` with KIWI's options (1 MiB blocks,
-    xz, the BCJ filter of the architecture). Returns the image's size."""
+    xz, the BCJ filter of the architecture). SOURCE_DATE_EPOCH (`clamp`)
+    makes mksquashfs clamp the file times and date the image; a seed alone
+    dates the image only (-mkfs-time). Returns the image's size."""
     bcj = (["-Xbcj", "x86"] if arch in ("x86_64", "i686", "i586")
            else ["-Xbcj", "powerpc"] if arch.startswith("ppc") else [])
-    env = {"SOURCE_DATE_EPOCH": str(epoch)} if epoch is not None else {}
+    env = {"SOURCE_DATE_EPOCH": str(clamp)} if clamp is not None else {}
+    dated = ["-mkfs-time", str(epoch)] if clamp is None and epoch is not None else []
     if os.path.lexists(out):
         os.unlink(out)
-    run(["mksquashfs", staged, out, "-noappend", "-b", "1M", "-comp", "xz", *bcj, "-quiet",
-         "-no-progress"], env=env, what=what)
+    run(["mksquashfs", staged, out, "-noappend", "-b", "1M", "-comp", "xz", *bcj, *dated,
+         "-quiet", "-no-progress"], env=env, what=what)
     size = os.path.getsize(out)
     if size <= 0:
         raise PartwrightError(f"{what}: mksquashfs wrote an empty image")

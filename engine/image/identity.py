@@ -34,6 +34,9 @@ class Identity:
     key: str  # the seed text, or a random key
     seeded: bool
     epoch: int | None  # fixed timestamp for every tool; None: the current time
+    # SOURCE_DATE_EPOCH when it is set: the root tree's later mtimes become it
+    # (reproducible-builds.org's clamping); a seed alone keeps the tree's times
+    clamp: int | None = None
 
     def uuid(self, purpose: str) -> uuid.UUID:
         return uuid.uuid5(NAMESPACE, f"{self.key}\0{purpose}")
@@ -69,5 +72,6 @@ def make_identity(seed: str | None, environ: Mapping[str, str] | None = None) ->
     if seed is not None:
         if not seed:
             raise PartwrightError("--seed must not be empty")
-        return Identity(key=seed, seeded=True, epoch=DEFAULT_EPOCH if epoch is None else epoch)
-    return Identity(key=secrets.token_hex(32), seeded=False, epoch=epoch)
+        return Identity(key=seed, seeded=True, epoch=DEFAULT_EPOCH if epoch is None else epoch,
+                        clamp=epoch)
+    return Identity(key=secrets.token_hex(32), seeded=False, epoch=epoch, clamp=epoch)

@@ -137,10 +137,12 @@ def check_tree(tree: str, mountpoints: Mapping[int, str], sizes: Mapping[int, in
     return need
 
 
-def stage(share: Share, dest: str, clamp: int | None = None) -> str:
+def stage(share: Share, dest: str, clamp: int | None = None, epoch: int | None = None,
+          copy: bool = False) -> str:
     """`dest` (new) holding the share: directories made, everything else
-    linked into the tree, the nested mountpoints empty, the added files
-    written. Times are the tree's (clamped to `clamp`)."""
+    linked into the tree (copied with `copy`, so that their times can be
+    clamped), the nested mountpoints empty, the added files written. Times
+    are the tree's (clamped to `clamp`); what the tree lacks is dated `epoch`."""
     top = os.fsencode(dest)
     os.mkdir(top)
     skipped = set(share.skip)
@@ -161,21 +163,23 @@ def stage(share: Share, dest: str, clamp: int | None = None) -> str:
                         stack.append(child)
                 elif child in skipped:
                     os.mkdir(dst, 0o755)
+                elif copy:
+                    _copy(src, dst, st, clamp)
                 else:
                     _link_or_copy(src, dst, st)
     for rel in share.skip:  # mountpoints the tree lacks
         path = os.path.join(top, rel)
         if not os.path.lexists(path):
             os.makedirs(path, 0o755)
-            if clamp is not None:
-                os.utime(path, (clamp, clamp))
+            if epoch is not None:
+                os.utime(path, (epoch, epoch))
     for src, dst in reversed(pending):
         copy_attrs(src, dst, os.lstat(src), clamp)
     if share.source is not None:
         copy_attrs(share.source, top, os.lstat(share.source), clamp)
-    elif clamp is not None:
-        os.utime(top, (clamp, clamp))
-    add_files(top, share, clamp)
+    elif epoch is not None:
+        os.utime(top, (epoch, epoch))
+    add_files(top, share, epoch)
     return dest
 
 
@@ -185,20 +189,24 @@ def _link_or_copy(src: bytes, dst: bytes, st: os.stat_result) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
             raise
-        if stat.S_ISLNK(st.st_mode):
-            os.symlink(os.readlink(src), dst)
-        elif stat.S_ISREG(st.st_mode):
-            shutil.copyfile(src, dst, follow_symlinks=False)
-        else:
-            try:
-                os.mknod(dst, st.st_mode, st.st_rdev)
-            except PermissionError:
-                raise PartwrightError(f"root tree: {os.fsdecode(src)} is a special file; copying"
-                                      " it needs root") from None
-        copy_attrs(src, dst, st, None)
+        _copy(src, dst, st, None)
 
 
-def add_files(top: bytes, share: Share, clamp: int | None) -> list[bytes]:
+def _copy(src: bytes, dst: bytes, st: os.stat_result, clamp: int | None) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(src), dst)
+    elif stat.S_ISREG(st.st_mode):
+        shutil.copyfile(src, dst, follow_symlinks=False)
+    else:
+        try:
+            os.mknod(dst, st.st_mode, st.st_rdev)
+        except PermissionError:
+            raise PartwrightError(f"root tree: {os.fsdecode(src)} is a special file; copying"
+                                  " it needs root") from None
+    copy_attrs(src, dst, st, clamp)
+
+
+def add_files(top: bytes, share: Share, epoch: int | None) -> list[bytes]:
     """Write the share's added files below `top` (replacing the tree's), and
     give each directory they went into its times back. Returns their paths."""
     written = []
@@ -212,11 +220,11 @@ def add_files(top: bytes, share: Share, clamp: int | None) -> list[bytes]:
         with open(path, "wb") as fh:
             fh.write(data)
         os.chmod(path, 0o644)
-        if clamp is not None:
-            os.utime(path, (clamp, clamp))
+        if epoch is not None:
+            os.utime(path, (epoch, epoch))
         if before is not None:
             os.utime(parent, ns=(before.st_atime_ns, before.st_mtime_ns))
-        elif clamp is not None:
-            os.utime(parent, (clamp, clamp))
+        elif epoch is not None:
+            os.utime(parent, (epoch, epoch))
         written.append(path)
     return written

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,6 +147,21 @@ def check_filesystem(path: str, number: int, offset: int, size: int, fstype: str
                    _last(proc.stdout + proc.stderr))
 
 
+def fat_read_as(path: str, offset: int) -> str:
+    """FAT12, FAT16 or FAT32 as the FAT specification (and so UEFI firmware
+    and mtools) decides it: by the cluster count the boot sector gives."""
+    with open(path, "rb") as fh:
+        boot = os.pread(fh.fileno(), 512, offset)
+    per_sector, per_cluster, reserved, fats, root = struct.unpack_from("<HBHBH", boot, 11)
+    total = struct.unpack_from("<H", boot, 19)[0] or struct.unpack_from("<I", boot, 32)[0]
+    fat = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
+    if not per_sector or not per_cluster:
+        return "no FAT"
+    data = total - reserved - fats * fat - -(-root * 32 // per_sector)
+    clusters = data // per_cluster
+    return "FAT12" if clusters < 4085 else "FAT16" if clusters < 65525 else "FAT32"
+
+
 def _last(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
@@ -199,6 +215,9 @@ def verify(path: str, plan: Plan, specs: tuple[FsSpec, ...], ids: TableIds,
             raise fail(f"partition {spec.number} holds {found.get('TYPE') or 'nothing'}, planned {spec.blkid_type}")
         if spec.kind.startswith("fat") and found.get("VERSION", spec.kind.upper()) != spec.kind.upper():
             raise fail(f"partition {spec.number} is {found.get('VERSION')}, planned {spec.kind.upper()}")
+        if spec.kind.startswith("fat") and (seen_as := fat_read_as(path, spec.offset)) != spec.kind.upper():
+            raise fail(f"partition {spec.number} has the clusters of {seen_as}: UEFI firmware and"
+                       f" mtools read it so, not as the {spec.kind.upper()} its boot sector says")
         if spec.kind == "squashfs":  # no UUID, no label
             check = check_filesystem(path, spec.number, spec.offset, spec.size, "squashfs", workdir)
             if not check.ok:

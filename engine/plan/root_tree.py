@@ -4,15 +4,25 @@ engine.host.root_tree measures the tree as KIWI does; this puts the numbers
 into the Layout fields the disk-size estimate reads (root_mbytes,
 root_files, partition_data_mb), with each custom partition's filesystem
 factor applied to the data below its mountpoint.
+
+`with_tree_diagnostics(plan, top)` adds what the plan's filesystems cannot
+hold of the tree (vfat: owners, links, special files, names; squashfs: ACLs)
+as diagnostics, so that `preview --root-tree` says it before any write.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
+from dataclasses import replace
 
-from engine.host.root_tree import measure
+from engine.host.root_tree import entries, measure
 from engine.layout.model import Layout
+from engine.plan.diagnostics import ordered
 from engine.plan.disk_size import root_filesystem_mbytes
+from engine.plan.fs_diagnostics import KIWI_MOUNTS, entry_kind
+from engine.plan.model import Diagnostic, Plan
+from engine.plan.tree_rules import problems
 
 
 def with_root_tree(layout: Layout, top: str) -> Layout:
@@ -32,3 +42,58 @@ def with_root_tree(layout: Layout, top: str) -> Layout:
             below.append((part.mountpoint, 0))
     return layout.with_changes(root_mbytes=tree.mbytes, root_files=tree.files,
                                partition_data_mb=tuple(below))
+
+
+def tree_mountpoints(plan: Plan) -> dict[str, tuple[str, str]]:
+    """Partition key -> (mountpoint, filesystem kind) of every origin that
+    holds part of the root tree (with an overlay root: the read-only one)."""
+    found: dict[str, tuple[str, str]] = {}
+    keys = {e.key for e in plan.entries}
+    for entry in plan.entries:
+        if entry.is_clone:
+            continue
+        kind = entry_kind(entry.role, entry.filesystem, entry.size_bytes)
+        mountpoint = entry.mountpoint or KIWI_MOUNTS.get(entry.role)
+        if entry.role == "readonly":
+            mountpoint = "/"
+        elif entry.role == "root" and "readonly" in keys:
+            continue
+        if kind is None or kind == "swap" or not mountpoint or not mountpoint.startswith("/"):
+            continue
+        found[entry.key] = (posixpath.normpath(mountpoint), kind)
+    return found
+
+
+def tree_diagnostics(plan: Plan, top: str) -> list[Diagnostic]:
+    """What the filesystems of `plan` cannot hold of the tree at `top`
+    (engine.plan.tree_rules), before anything is written."""
+    mounts = tree_mountpoints(plan)
+    names = {e.key: f"partition {e.number} ({e.name or e.key})" for e in plan.entries}
+    out: list[Diagnostic] = []
+    for key, (mp, kind) in mounts.items():
+        if kind not in ("fat16", "fat32", "squashfs"):
+            continue  # ext2/3/4, xfs and btrfs hold everything
+        source = os.path.join(top, mp.lstrip("/")) if mp != "/" else top
+        if not os.path.isdir(source):
+            continue
+        inside = mp.rstrip("/") + "/"
+        nested = [other for k, (other, _) in mounts.items()
+                  if k != key and (mp == "/" or other.startswith(inside)) and other != mp]
+        skip = [os.fsencode(other[len(mp):].lstrip("/")) for other in nested]
+        for finding in problems(kind, entries(source, skip)):
+            error = finding.severity == "error"
+            out.append(Diagnostic(
+                "tree-unsupported" if error else "tree-reduced", finding.severity,
+                f"{names[key]}, {kind} at {mp}, cannot hold {finding.reason}:"
+                f" {finding.shown()} ({len(finding.paths)} below {mp})", key,
+                f"leave them out of the tree below {mp}, or use a filesystem that holds them"
+                if error else None))
+    return out
+
+
+def with_tree_diagnostics(plan: Plan, top: str) -> Plan:
+    """`plan` with `tree_diagnostics` added among its diagnostics."""
+    found = tree_diagnostics(plan, top)
+    if not found:
+        return plan
+    return replace(plan, diagnostics=tuple(ordered([*plan.diagnostics, *found])))

@@ -120,3 +120,28 @@ def test_vfat_partition_holds_what_fat_can(tmp_path: Path) -> None:
     assert diff == [], "\n".join(diff)
     assert {p for p, i in copy.items() if i.kind == "dir"} == {
         p for p, i in source.items() if i.kind == "dir"}
+
+
+@pytest.mark.parametrize("kind", ["ext4", "xfs", "btrfs"])
+def test_source_date_epoch_clamps_later_times(kind: str, tree: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """reproducible-builds.org's SOURCE_DATE_EPOCH: mtimes after it become
+    it, earlier ones stay; a seed alone keeps every time (the other tests)."""
+    if not kernel_has(kind):
+        pytest.skip(f"the kernel cannot mount {kind}")
+    epoch = 1600000050
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+    plan = make_plan(Layout(firmware="bios", filesystem=kind, size_mb=ROOTS[kind]))
+    out = tmp_path / "sde.img"
+    build(plan, str(out), root_tree=str(tree), seed=f"sde-{kind}")  # kernel-visible UUIDs differ
+    root = plan.entry("root")
+    assert root is not None
+    source = manifest(tree)
+    with mounted(out, root.start * 512, root.size_bytes, kind, tmp_path / "mnt") as mnt:
+        copy = manifest(mnt)
+    later = [p for p, i in source.items() if i.mtime_ns > epoch * 10**9]
+    earlier = [p for p, i in source.items() if i.mtime_ns <= epoch * 10**9]
+    assert later and earlier
+    assert all(copy[p].mtime_ns == epoch * 10**9 for p in later)
+    assert all(copy[p].mtime_ns == source[p].mtime_ns for p in earlier)
+    assert copy[b"etc/fstab"].mtime_ns == epoch * 10**9
