@@ -1,3 +1,5 @@
-from partwright.cli import main
+"""`python -m partwright`: the same as the `partwright` program."""
+
+from partwright.start import main
 
 raise SystemExit(main())

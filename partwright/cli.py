@@ -66,7 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("partwright: interrupted\n")
         return 130
     # `partwright` alone and `partwright FILE` open the designer
-    if not args_list or (args_list[0] not in _commands(parser) and not args_list[0].startswith("-")):
+    commands = _commands(parser)
+    if args_list and args_list[0] not in commands and not args_list[0].startswith("-") \
+            and not _names_a_file(args_list[0]):
+        sys.stderr.write(f"partwright: error: unknown command '{args_list[0]}' (commands:"
+                         f" {', '.join(commands)}; a new description: a path such as"
+                         f" {args_list[0]}.kiwi)\n")
+        return 2
+    if not args_list or args_list[0] not in commands and not args_list[0].startswith("-"):
         args_list = ["edit", *args_list]
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
@@ -93,11 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
-def _commands(parser: argparse.ArgumentParser) -> set[str]:
+def _commands(parser: argparse.ArgumentParser) -> list[str]:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return set(action.choices)
-    return set()
+            return list(action.choices)
+    return []
+
+
+def _names_a_file(word: str) -> bool:
+    """Whether `partwright WORD` means a file to open, not a mistyped command:
+    it exists, or looks like a path (a directory part or a suffix)."""
+    return os.path.lexists(word) or os.sep in word or "." in os.path.basename(word)
 
 
 if __name__ == "__main__":

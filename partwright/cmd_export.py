@@ -15,8 +15,9 @@ import argparse
 import sys
 from typing import Any
 
-from engine.layout.model import ARCHES
-from partwright import export_target
+from engine.layout.model import ARCHES, Layout
+from partwright import export_target, render
+from partwright.source import description_path
 
 
 def register(sub: Any) -> None:
@@ -63,22 +64,33 @@ def _write(output: str, data: bytes) -> None:
     write_atomic(output, data)
 
 
-def export_bytes(args: argparse.Namespace) -> bytes:
+def exported(args: argparse.Namespace) -> tuple[Layout, bytes]:
+    """The layout FILE and the --set edits give, and the bytes that hold it."""
     from engine.kiwi.assign import apply_sets
     from engine.kiwi.export import description_bytes
     from engine.kiwi.read import load
 
-    desc = load(args.file, profile=args.profile, type_index=args.type_index, arch=args.arch)
+    desc = load(description_path(args.file), profile=args.profile, type_index=args.type_index,
+                arch=args.arch)
     layout = apply_sets(desc.layout, args.sets)
-    return description_bytes(desc, layout, name=args.name, type_only=args.type_only,
-                             upgrade=args.upgrade)
+    target = "standard output" if args.output == "-" else args.output
+    return layout, description_bytes(desc, layout, name=args.name, type_only=args.type_only,
+                                     upgrade=args.upgrade, target=target)
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from engine.plan.planner import plan as make_plan
+
     export_target.refuse_mixing(args)
     if args.target:
         return _run_target(args)
-    _write(args.output, export_bytes(args))
+    layout, data = exported(args)
+    plan = make_plan(layout)
+    if plan.errors:  # KIWI would fail on it: nothing is written, as for a refused value
+        where = "standard output" if args.output == "-" else args.output
+        render.layout_errors(plan, f"{where}: not written")
+        return 1
+    _write(args.output, data)
     return 0
 
 

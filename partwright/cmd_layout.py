@@ -9,6 +9,7 @@ from typing import Any
 from engine.layout.model import ARCHES, Layout
 from engine.plan.model import Plan
 from partwright import render
+from partwright.source import description_path
 
 
 def register(sub: Any) -> None:
@@ -63,7 +64,8 @@ def _device_sizes(text: str) -> list[int]:
 def load_layout(args: argparse.Namespace) -> Layout:
     from engine.kiwi.read import load
 
-    desc = load(args.file, profile=getattr(args, "profile", None), arch=getattr(args, "arch", None))
+    desc = load(description_path(args.file), profile=getattr(args, "profile", None),
+                arch=getattr(args, "arch", None))
     layout = desc.layout
     if getattr(args, "root_tree", None):
         from engine.plan.root_tree import with_root_tree
@@ -133,8 +135,7 @@ def run_partids(args: argparse.Namespace) -> int:
 
     plan = make_plan(load_layout(args))
     if plan.errors:  # KIWI fails: there is no partids file to show
-        for d in plan.errors:
-            sys.stderr.write(f"partwright: {d.severity}: {d.code}: {d.message}\n")
+        render.layout_errors(plan, "no /config.partids")
         return 1
     sys.stdout.write(plan.partids_text())
     return 0

@@ -28,6 +28,17 @@ def json_out(data: object) -> None:
     sys.stdout.write("\n")
 
 
+def layout_errors(plan: Plan, consequence: str) -> None:
+    """A layout KIWI fails on, as one line on stderr: what did not happen, and
+    its first error (`partwright preview` shows them all)."""
+    first = plan.errors[0]
+    where = f" ({first.partition})" if first.partition else ""
+    more = len(plan.errors) - 1
+    also = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    sys.stderr.write(f"partwright: error: {consequence}: KIWI fails on this layout:"
+                     f" {first.code}{where}: {first.message.rstrip('.')}{also}\n")
+
+
 def plan_table(plan: Plan) -> None:
     """The table laid out like `sgdisk -p`, then the diagnostics (rich)."""
     console = stdout_console()

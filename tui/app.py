@@ -10,7 +10,8 @@ lossless XML writer, atomic); builds go through the image engine in a worker
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,17 @@ from textual.app import App, SystemCommand
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from engine.errors import PartwrightError
 from engine.layout.example import EXAMPLE_LAYOUT
 from engine.layout.model import Layout
 from engine.plan.model import Plan
 from engine.plan.planner import plan as make_plan
 from tui import backend, edits
 from tui.document import Document
+from tui.file_actions import FileActions
 from tui.keys import KEYS, bindings
 from tui.messages import EditRequested, PartitionChosen
-from tui.screens.build import Builder, BuildScreen
-from tui.screens.dialogs import ConfirmQuit, HelpScreen, PathPrompt, QuitChoice
+from tui.screens.build import BuildChoices, Builder, BuildScreen
+from tui.screens.dialogs import ConfirmQuit, HelpScreen, QuitChoice
 from tui.screens.form import PartitionForm
 from tui.screens.main import MainScreen
 from tui.state import Session
@@ -38,6 +39,8 @@ from tui.widgets.diagnostics import Diagnostics
 from tui.widgets.keyed_table import KeyedTable
 from tui.widgets.partition_list import PartitionList
 from tui.widgets.settings import Settings
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 # actions that only make sense on the main screen (not under a modal)
 MAIN_ONLY = {"add", "delete", "edit", "clones", "move", "undo", "redo", "save", "export",
@@ -55,23 +58,52 @@ class PartwrightApp(App[None]):
                                           always_update=True)
 
     def __init__(self, layout: Layout | None = None, *, document: Document | None = None,
-                 builder: Builder | None = None) -> None:
+                 builder: Builder | None = None, stop_on_signals: bool = False) -> None:
         super().__init__()
+        self.stop_on_signals = stop_on_signals  # SIGINT, SIGTERM, SIGHUP end the app
+        self._stopped = 0  # 128 + the stop signal received
         self.document = document if document is not None else Document.example()
+        self.files = FileActions(self, self.document, lambda: self.layout, self._saved,
+                                 self._reloaded)
         if layout is None:
             description = self.document.description
             layout = description.layout if description is not None else EXAMPLE_LAYOUT
         self.builder = builder
+        self.build_choices: BuildChoices | None = None  # what the build dialog was last given
         self.plan: Plan = make_plan(layout)
         self._history_shown: tuple[bool, bool] | None = None
         self._main: MainScreen | None = None
         self.set_reactive(PartwrightApp.session, Session.start(layout))
 
     @classmethod
-    def open(cls, path: str | Path, profile: str | None = None,
-             builder: Builder | None = None) -> PartwrightApp:
-        """The designer on a description file (raises DescriptionError)."""
-        return cls(document=Document.open(path, profile=profile), builder=builder)
+    def open(cls, path: str | Path, profile: str | None = None, builder: Builder | None = None,
+             stop_on_signals: bool = False) -> PartwrightApp:
+        """The designer on a description file, or on a new description at a path
+        that does not exist yet (raises DescriptionError)."""
+        return cls(document=Document.open_or_new(path, profile=profile), builder=builder,
+                   stop_on_signals=stop_on_signals)
+
+    def on_load(self) -> None:
+        if not self.stop_on_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._stop, signum)
+
+    def _stop(self, signum: int) -> None:
+        """A stop signal: end the app (the terminal restored), 128 + the signal;
+        during start-up, once the main screen is there."""
+        for screen in self.screen_stack:
+            if isinstance(screen, BuildScreen):
+                screen.cancelled = True  # a running build stops and removes its scratch
+        self._stopped = 128 + signum
+        if self._main is not None:
+            self.exit(return_code=self._stopped)
+
+    @classmethod
+    def new(cls, layout: Layout, path: str | Path, stop_on_signals: bool = False) -> PartwrightApp:
+        """The designer on `layout` (an imported disk's) as a new description at `path`."""
+        return cls(layout, document=Document.new(path), stop_on_signals=stop_on_signals)
 
     # --- state ---------------------------------------------------------------
     @property
@@ -104,6 +136,8 @@ class PartwrightApp(App[None]):
         main.selected = rows[0] if rows else "root"
         self.render_plan()
         main.query_one(PartitionList).focus()
+        if self._stopped:
+            self.exit(return_code=self._stopped)
 
     @property
     def main(self) -> MainScreen:
@@ -123,7 +157,8 @@ class PartwrightApp(App[None]):
     def update_title(self) -> None:
         # only what changes rarely: a new header title re-lays the screen out
         modified = " [modified]" if self.session.dirty else ""
-        title = f"partwright — {self.document.name}{modified}"
+        details = f" · {self.document.details}" if self.document.details else ""
+        title = f"partwright — {self.document.name}{details}{modified}"
         sub_title = self.document.where
         if (title, sub_title) != (self.title, self.sub_title):
             self.title, self.sub_title = title, sub_title
@@ -263,9 +298,14 @@ class PartwrightApp(App[None]):
                         " Fix them first (see Diagnostics).", title="Build", severity="error")
             return
         stem = self.path.stem if self.path is not None else "example"
-        if self.path is not None:  # the engine refuses to build over the description it read
-            builder = functools.partial(builder, reads=(str(self.path),))
-        self.push_screen(BuildScreen(self.plan, builder, f"{stem}.raw"))
+        choices = self.build_choices or BuildChoices(f"{stem}.raw")
+        reads = (self.path,) if self.path is not None else ()
+
+        def closed(started: BuildChoices | None) -> None:
+            if started is not None:
+                self.build_choices = started
+
+        self.push_screen(BuildScreen(self.plan, builder, choices, reads), closed)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -285,10 +325,12 @@ class PartwrightApp(App[None]):
         self.render_plan()
 
     async def action_quit(self) -> None:
-        if not self.session.dirty:
+        if not self.session.dirty and not self.document.is_new:
             self.exit()
             return
         name = self.path.name if self.path is not None else "The example"
+        if self.document.is_new:
+            name += " (a new file, not written yet)"
 
         def done(choice: QuitChoice | None) -> None:
             if choice == "quit":
@@ -300,43 +342,16 @@ class PartwrightApp(App[None]):
 
     # --- files ------------------------------------------------------------------
     def action_save(self, then_quit: bool = False) -> None:
-        layout = self.layout
-        if self.document.path is None:
-            def chosen(path: Path | None) -> None:
-                if path is not None and self._saved(
-                        lambda: self.document.save_as(path, layout), layout) and then_quit:
-                    self.exit()
-            self.push_screen(PathPrompt("Save the example as", "example.kiwi"), chosen)
-            return
-        if self._saved(lambda: self.document.save(layout), layout) and then_quit:
-            self.exit()
-
-    def _saved(self, write: Callable[[], None], layout: Layout) -> bool:
-        try:
-            write()
-        except PartwrightError as exc:
-            self.notify(exc.message, title="Not saved", severity="error", timeout=8)
-            return False
-        self.session = self.session.mark_saved(layout)
-        self.notify(f"Saved {self.document.path}", timeout=3)
-        return True
+        self.files.save(then_quit)
 
     def action_export(self) -> None:
-        layout = self.layout
+        self.files.export()
 
-        def chosen(path: Path | None) -> None:
-            if path is None:
-                return
-            try:
-                self.document.export(path, layout)
-            except PartwrightError as exc:
-                self.notify(exc.message, title="Not written", severity="error", timeout=8)
-                return
-            self.notify(f"Wrote {path}", timeout=3)
+    def _saved(self, layout: Layout) -> None:
+        self.session = self.session.mark_saved(layout)
 
-        stem = self.path.stem if self.path is not None else "example"
-        self.push_screen(PathPrompt("Export the full description to", f"{stem}-export.kiwi"),
-                         chosen)
+    def _reloaded(self, layout: Layout) -> None:
+        self.session = self.session.edit(layout, "reload from disk").mark_saved(layout)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

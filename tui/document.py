@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import DescriptionError, PartwrightError
 from engine.kiwi.export import description_bytes, export
-from engine.kiwi.read import Description, load, loads
+from engine.kiwi.read import Description, list_types, load, loads
 from engine.kiwi.write import to_bytes, write_atomic
 from engine.layout.example import EXAMPLE_TYPE_XML
 from engine.layout.model import Layout
@@ -76,6 +75,7 @@ class Document:
         self.profile = profile
         # the content on disk as last read or written; None: not on disk (yet)
         self.on_disk: str | None = None
+        self._details: tuple[Description | None, str] = (None, "")
         if path is not None and description is not None and description.path is not None:
             self.on_disk = _digest(description.raw)
 
@@ -88,6 +88,21 @@ class Document:
     def open(cls, path: str | Path, profile: str | None = None) -> Document:
         """The description at `path` (DescriptionError when it cannot be read)."""
         return cls(load(path, profile=profile), Path(path), profile)
+
+    @classmethod
+    def open_or_new(cls, path: str | Path, profile: str | None = None) -> Document:
+        """The description at `path`, or a new one when nothing is there yet (its
+        directory must exist)."""
+        target = Path(path)
+        if target.exists() or target.is_symlink():
+            return cls.open(target, profile)
+        if not target.parent.is_dir():
+            raise DescriptionError(f"{path}: no such file, and the directory {target.parent}"
+                                   " for a new one does not exist")
+        if profile is not None:
+            raise DescriptionError(f"{path}: does not exist yet; a new description has no"
+                                   f" profile {profile}")
+        return cls.new(target)
 
     @classmethod
     def new(cls, path: str | Path) -> Document:
@@ -109,6 +124,28 @@ class Document:
         return str(self.path.parent) if self.path is not None else "built-in"
 
     @property
+    def details(self) -> str:
+        """What the title says besides the name: the profile and the `<type>`
+        the designer edits (for a full description), or that the file is new."""
+        desc = self.description
+        if self.is_new:
+            return "new"
+        if desc is None or desc.path is None or desc.bare:
+            return ""
+        if self._details[0] is not desc:  # the title asks on every edit: once a description
+            self._details = (desc, self._describe(desc))
+        return self._details[1]
+
+    @staticmethod
+    def _describe(desc: Description) -> str:
+        parts = [f"profile {', '.join(desc.profiles)}"] if desc.profiles else []
+        count = len(list_types(desc))
+        image = desc.layout.image
+        parts.append(f"type {desc.type_index + 1} of {count} ({image})" if count > 1
+                     else f"type {image}")
+        return " · ".join(parts)
+
+    @property
     def _lossless(self) -> bool:
         """Saves apply the layout to the file's own text (not a new description)."""
         return self.description is not None and self.description.path is not None
@@ -122,12 +159,15 @@ class Document:
             return to_bytes(self.description, layout)
         return self.export_bytes(layout)
 
-    def export_bytes(self, layout: Layout) -> bytes:
-        """What `partwright export` writes for `layout` from this description."""
+    def export_bytes(self, layout: Layout, target: Path | None = None) -> bytes:
+        """What `partwright export` writes for `layout` from this description
+        (a refusal names `target`, the file it would have written)."""
         desc = self.description
+        where = None if target is None else str(target)
         if desc is None:
-            return export(layout, name=IMAGE_NAME)
-        return description_bytes(desc, layout, name=IMAGE_NAME if desc.path else EXAMPLE_NAME)
+            return export(layout, name=IMAGE_NAME, source=where or "export")
+        return description_bytes(desc, layout, name=IMAGE_NAME if desc.path else EXAMPLE_NAME,
+                                 target=where)
 
     def xml_text(self, layout: Layout) -> tuple[str, bool]:
         """The XML a save would write, secrets masked, or why there is none (text, ok)."""
@@ -153,7 +193,7 @@ class Document:
         if not self._lossless:
             self.save_as(self.path, layout)
             return
-        data = self._named(self.path, lambda: self.xml_bytes(layout))
+        data = self.xml_bytes(layout)
         write_atomic(self.path, data)
         assert self.description is not None
         index = None if self.description.bare else self.description.type_index
@@ -182,19 +222,6 @@ class Document:
         return self.description.layout
 
     def _write_new(self, path: Path, layout: Layout) -> bytes:
-        data = self._named(path, lambda: self.export_bytes(layout))
+        data = self.export_bytes(layout, target=path)
         write_atomic(path, data)
         return data
-
-    def _named(self, target: Path, make: Callable[[], bytes]) -> bytes:
-        """`make()`, its refusal naming `target` (the file not written), not the source."""
-        try:
-            return make()
-        except DescriptionError as exc:
-            message = exc.message
-            for source in (self.description.source if self.description else None, "export"):
-                if source and message.startswith(f"{source}: "):
-                    message = message[len(source) + 2:]
-                    break
-            raise DescriptionError(f"{target}: {message}") from None
-

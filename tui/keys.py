@@ -60,3 +60,13 @@ def bindings() -> list[BindingType]:
                 tooltip=k.help)
         for k in KEYS
     ]
+
+
+# Tab and shift+Tab move the focus before the next key is handled: as priority
+# bindings they act when the app reads the key, not after the focused input
+# has passed it back, so keys in a burst (a paste, fast typing) land in the
+# field the Tab moved to. The screens with text fields use these.
+FOCUS_KEYS: list[BindingType] = [
+    Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+    Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+]

@@ -12,9 +12,9 @@ closest one, with a diagnostic per partition that differs.
   dump as one side of engine.diff)
 """
 
-from engine.importer.load import description, import_disk, open_side
+from engine.importer.load import description, import_disk, is_description, open_side
 from engine.importer.model import DiskRead, Imported, ReadPartition
 from engine.importer.read import read_disk
 
-__all__ = ["DiskRead", "Imported", "ReadPartition", "description", "import_disk", "open_side",
+__all__ = ["DiskRead", "Imported", "ReadPartition", "description", "import_disk", "is_description", "open_side",
            "read_disk"]

@@ -49,7 +49,8 @@ def import_disk(path: str) -> Imported:
     return from_read(read_disk(path))
 
 
-def _is_description(path: str) -> bool:
+def is_description(path: str) -> bool:
+    """The file starts like KIWI XML (a description or a bare <type>), not like a disk."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(512).lstrip()
@@ -62,7 +63,7 @@ def open_side(path: str) -> Side:
     """One side of a diff: a description's plan, or a disk's table."""
     if not os.path.exists(path):
         raise PartwrightError(f"{path}: No such file or directory")
-    if os.path.isfile(path) and _is_description(path):
+    if os.path.isfile(path) and is_description(path):
         from engine.kiwi.read import load
         from engine.plan.planner import plan
 

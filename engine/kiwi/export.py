@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import replace
 
 from lxml import etree
 
@@ -133,9 +134,11 @@ def export(
     name: str = "partwright-image",
     type_only: bool = False,
     base: Description | None = None,
+    source: str = "export",
 ) -> bytes:
-    """A complete KIWI description (UTF-8) holding `layout` (see the module docstring)."""
-    check_exportable(layout)
+    """A complete KIWI description (UTF-8) holding `layout` (see the module
+    docstring); a refusal names `source` (the file that would be written)."""
+    check_exportable(layout, source)
     if not IMAGE_NAME_RE.match(name):
         raise DescriptionError(f"export: image name {shown(name)} may hold only letters, digits, '_', '.' and '-'")
     typ = _base_type(base, layout) if base is not None else type_element(layout)
@@ -174,14 +177,19 @@ def export(
 
 
 def description_bytes(desc: Description, layout: Layout, *, name: str = "partwright-image",
-                      type_only: bool = False, upgrade: bool = False) -> bytes:
+                      type_only: bool = False, upgrade: bool = False,
+                      target: str | None = None) -> bytes:
     """What exporting `layout` from `desc` writes: a full `<image>` keeps its
     document, the layout applied losslessly (names checked first); a bare
     `<type>` (or `type_only`) becomes a complete description around the type
-    (or just the type)."""
+    (or just the type). A refusal names `target`, the file not written (by
+    default the description's own)."""
     if len({p.name for p in layout.partitions}) < len(layout.partitions):
         check_unique_names(desc)  # says where the description names one twice
+    if target is not None:
+        desc = replace(desc, source=target)
     if desc.bare or type_only:
-        return export(layout, name=name, type_only=type_only, base=desc)
+        return export(layout, name=name, type_only=type_only, base=desc,
+                      source="export" if target is None else target)
     refuse(desc.source, name_problems(layout))
     return to_bytes(desc, layout, upgrade=upgrade)

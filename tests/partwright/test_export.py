@@ -10,6 +10,7 @@ import pytest
 
 from engine.kiwi.read import load, loads
 from engine.layout.example import EXAMPLE_LAYOUT
+from engine.plan.planner import plan as make_plan
 from partwright.cli import main
 from tests.support import paths
 from tests.support.kiwi_check import kiwi_layout_facts, kiwi_state, layout_facts
@@ -68,11 +69,22 @@ def test_export_with_sets(capsys: pytest.CaptureFixture[str], config: Path, tmp_
 
 
 def test_export_without_sets_is_a_copy(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A copy byte for byte; a layout KIWI fails on is not written (exit 1)."""
+    copied = refused = 0
     for src in sorted(DATA.glob("*.kiwi")):
         out = tmp_path / src.name
         profile = ["--profile", "Large"] if "profiles" in src.name else []
-        assert run(capsys, "export", str(src), "-o", str(out), *profile)[0] == 0
-        assert out.read_bytes() == src.read_bytes()
+        failing = bool(make_plan(load(src, profile=profile[1] if profile else None).layout).errors)
+        status, stdout, err = run(capsys, "export", str(src), "-o", str(out), *profile)
+        if failing:
+            assert status == 1 and not out.exists() and stdout == ""
+            assert len(err.splitlines()) == 1 and f"{out}: not written" in err
+            refused += 1
+        else:
+            assert status == 0, err
+            assert out.read_bytes() == src.read_bytes()
+            copied += 1
+    assert copied >= 8 and refused >= 3
 
 
 def test_export_over_file_only_when_named(capsys: pytest.CaptureFixture[str], config: Path) -> None:
@@ -93,7 +105,8 @@ def test_bare_type_becomes_full_description(capsys: pytest.CaptureFixture[str], 
 
 def test_type_only_and_profile(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "export", str(DATA / "02-profiles.kiwi"), "-o", "-", "--type-only",
-                         "--profile", "Large", "--set", "partition.logs.clone=2")
+                         "--profile", "Large", "--set", "partition.logs.clone=2",
+                         "--set", "size=60G")  # room for the clones: no layout error
     assert status == 0
     assert out.startswith('<type image="oem" filesystem="xfs"')
     lay = loads(out).layout
@@ -101,7 +114,8 @@ def test_type_only_and_profile(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_type_index(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "export", str(DATA / "10-several-types.kiwi"), "-o", "-", "--type", "1", "--type-only")
+    status, out, _ = run(capsys, "export", str(DATA / "10-several-types.kiwi"), "-o", "-", "--type", "1",
+                         "--type-only", "--set", "size=8G")
     assert status == 0 and loads(out).layout.firmware == "bios"
     status, _, err = run(capsys, "export", str(DATA / "10-several-types.kiwi"), "-o", "-", "--type", "0")
     assert status == 2 and "image='iso' is not oem" in err
@@ -109,9 +123,11 @@ def test_type_index(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_upgrade(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = tmp_path / "up.kiwi"
-    assert run(capsys, "export", str(DATA / "08-schema-74.kiwi"), "-o", str(out))[0] == 0
+    fits = ("--set", "size=12G")  # the description's disk is too small for its clones
+    assert run(capsys, "export", str(DATA / "08-schema-74.kiwi"), "-o", str(out), *fits)[0] == 0
     assert 'schemaversion="7.4"' in out.read_text()
-    assert run(capsys, "export", str(DATA / "08-schema-74.kiwi"), "-o", str(out), "--upgrade")[0] == 0
+    assert run(capsys, "export", str(DATA / "08-schema-74.kiwi"), "-o", str(out), "--upgrade",
+               *fits)[0] == 0
     assert 'schemaversion="8.5"' in out.read_text()
     kiwi_state(out)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import cli as run
+from tests.support.cli import one_line
 from tests.support.paths import DATA
 from tests.support.seed import SEED, SEED_PARTIDS
 
@@ -130,3 +131,28 @@ def test_partids_of_a_layout_with_errors_prints_nothing_on_stdout() -> None:
     r = run("partids", str(DATA / "descriptions" / "03-lvm-systemdisk.kiwi"))
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("partwright: error: ") and "Traceback" not in r.stderr
+
+
+def test_preview_and_partids_read_standard_input() -> None:
+    data = SEED.read_text()
+    r = run("preview", "-", stdin=data)
+    assert r.returncode == 0 and r.stdout == run("preview", str(SEED)).stdout
+    r = run("partids", "-", stdin=data)
+    assert r.returncode == 0 and r.stdout == SEED_PARTIDS
+    r = run("preview", "-", "--json", stdin="<type image='oem'")
+    assert r.returncode == 2 and r.stdout == ""
+    assert one_line(r.stderr).startswith("partwright: error: /dev/stdin:")
+
+
+def test_export_of_a_layout_with_errors_warns_and_writes_nothing(tmp_path: Path) -> None:
+    src = DATA / "descriptions" / "03-lvm-systemdisk.kiwi"
+    out = tmp_path / "out.kiwi"
+    r = run("export", str(src), "-o", str(out))
+    assert r.returncode == 1 and r.stdout == "" and not out.exists()
+    line = one_line(r.stderr)
+    assert f"{out}: not written" in line and "disk-too-small" in line
+    r = run("export", str(src), "-o", "-")
+    assert r.returncode == 1 and r.stdout == "" and "standard output: not written" in r.stderr
+    r = run("export", "-", "-o", str(out), "--set", "size=30G", stdin=src.read_text())
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == src.read_text().replace('>20480<', '>30720<')

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from textual.widgets import Input, Select
 
-from engine.kiwi.read import load
 from engine.layout.example import EXAMPLE_LAYOUT
-from tests.support.seed import SEED
 from tests.support.tui import SIZE, choose, go_to, table, table_cell, table_keys
 from tui.app import PartwrightApp
-from tui.screens.dialogs import ConfirmQuit, HelpScreen, PathPrompt
+from tui.screens.dialogs import ConfirmQuit, HelpScreen
 from tui.screens.form import PartitionForm
-from tui.widgets.diagnostics import Diagnostics
 from tui.widgets.partition_list import PartitionList
 
 ROOT_START = 5531648
@@ -174,59 +170,6 @@ async def test_edit_delete_and_reorder() -> None:
         assert app.plan.entry("root") is not None
 
 
-async def test_msdos_table_shows_the_primaries_diagnostic_and_it_leads_to_home() -> None:
-    app = PartwrightApp()
-    async with app.run_test(size=SIZE) as pilot:
-        await choose(pilot, "set-table", "msdos")
-        assert app.layout.efiparttable == "msdos"
-        assert app.plan.table == "msdos"
-        codes = [d.code for d in app.plan.diagnostics]
-        assert "msdos-primaries" in codes
-        diagnostics = app.main.query_one(Diagnostics)
-        shown = [d.code for d in diagnostics.items]
-        assert shown[0] == "msdos-primaries"  # errors first
-        assert "error" in diagnostics.border_title
-        # selecting the diagnostic moves the cursor to the partition it concerns
-        diagnostics.focus()
-        await pilot.pause()
-        diagnostics.highlighted = 0
-        await pilot.press("enter")
-        await pilot.pause()
-        # it concerns the first partition that does not fit: not in the table
-        concern = diagnostics.items[0].partition
-        assert concern == "homeclone1" and app.plan.entry(concern) is None
-        assert app.selected == concern
-        plist = app.main.query_one(PartitionList)
-        assert app.focused is plist and plist.current_key == "home"
-        # the same with the extended layout: the partition is there, the cursor goes to it
-        app.set_session(app.session.edit(
-            app.layout.with_changes(force_mbr=None, dosparttable_extended_layout=True), "x"))
-        await pilot.pause()
-        assert "msdos-primaries" not in [d.code for d in app.plan.diagnostics]
-        await choose(pilot, "set-table", "gpt")
-        await choose(pilot, "set-firmware", "bios")
-        with_gpt_entries = [d for d in app.plan.diagnostics if d.partition]
-        diagnostics.focus()
-        await pilot.pause()
-        first = diagnostics.items.index(with_gpt_entries[0])
-        diagnostics.highlighted = first
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.selected == with_gpt_entries[0].partition
-        assert table(app).current_key == app.selected
-        assert app.focused is table(app)
-
-
-async def test_bios_firmware_gives_msdos_and_the_diagnostic() -> None:
-    app = PartwrightApp()
-    async with app.run_test(size=SIZE) as pilot:
-        await choose(pilot, "set-firmware", "bios")
-        assert app.layout.firmware == "bios"
-        assert app.plan.table == "msdos"
-        assert "msdos-primaries" in [d.code for d in app.plan.diagnostics]
-        assert app.main.query_one("#set-table", Select).disabled
-
-
 async def test_undo_back_to_the_start_and_redo() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -254,107 +197,6 @@ async def test_undo_back_to_the_start_and_redo() -> None:
         assert app.layout == EXAMPLE_LAYOUT
         await pilot.press("ctrl+y")
         assert app.layout.partition("home").clone == 3
-
-
-async def test_setting_a_bad_value_marks_the_field_and_keeps_the_layout() -> None:
-    app = PartwrightApp()
-    async with app.run_test(size=SIZE) as pilot:
-        start = app.main.query_one("#set-start", Input)
-        start.focus()
-        await pilot.press(*"100")
-        await pilot.pause()
-        assert start.has_class("-invalid")
-        assert "below 2048" in str(app.main.query_one("#settings-problem").render())
-        assert app.layout == EXAMPLE_LAYOUT
-        await pilot.press(*"96")  # 10096: a valid start sector
-        await pilot.pause()
-        assert app.layout.disk_start_sector == 10096
-        assert table_cell(app, "efi_csm", "start") == str(app.plan.entries[0].start)
-        assert app.plan.entries[0].start != 2048
-
-
-async def test_save_writes_the_file_back_losslessly(tmp_path: Path) -> None:
-    path = tmp_path / "seed.kiwi"
-    shutil.copyfile(SEED, path)
-    original = path.read_bytes()
-    app = PartwrightApp.open(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        assert app.layout == EXAMPLE_LAYOUT
-        await go_to(pilot, "home")
-        await pilot.press("+")
-        assert "[modified]" in app.title
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert "[modified]" not in app.title
-    expected = original.replace(b'clone="2"', b'clone="3"')
-    assert expected != original
-    assert path.read_bytes() == expected
-    assert not list(tmp_path.glob("*.partial"))
-
-
-async def test_save_after_adding_a_partition(tmp_path: Path) -> None:
-    path = tmp_path / "seed.kiwi"
-    shutil.copyfile(SEED, path)
-    original = path.read_text()
-    app = PartwrightApp.open(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await go_to(pilot, "home")
-        await pilot.press("a")
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-    home = '                <partition name="home" size="10" mountpoint="/home" filesystem="ext3" clone="2"/>\n'
-    assert home in original
-    data = '                <partition name="data" size="1024" mountpoint="/data" filesystem="ext4"/>\n'
-    assert path.read_text() == original.replace(home, home + data)
-    assert load(path).layout.partition("data").size_mb == 1024
-
-
-async def test_example_save_asks_for_a_path_and_export_writes_a_full_description(
-        tmp_path: Path) -> None:
-    app = PartwrightApp()
-    async with app.run_test(size=SIZE) as pilot:
-        await go_to(pilot, "home")
-        await pilot.press("+", "ctrl+s")
-        await pilot.pause()
-        prompt = app.screen
-        assert isinstance(prompt, PathPrompt)
-        prompt.query_one(Input).value = str(tmp_path / "mine.kiwi")
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.path == tmp_path / "mine.kiwi"
-        assert "[modified]" not in app.title and "mine.kiwi" in app.title
-        saved = load(tmp_path / "mine.kiwi").layout
-        assert saved.partition("home").clone == 3
-        await pilot.press("ctrl+e")
-        await pilot.pause()
-        app.screen.query_one(Input).value = str(tmp_path / "out.kiwi")
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.path == tmp_path / "mine.kiwi"  # export does not change the file
-    exported = (tmp_path / "out.kiwi").read_bytes()
-    assert exported.startswith(b"<?xml") and b"<image" in exported
-    assert load(tmp_path / "out.kiwi").layout == saved
-
-
-async def test_xml_tab_shows_what_a_save_writes(tmp_path: Path) -> None:
-    path = tmp_path / "seed.kiwi"
-    shutil.copyfile(SEED, path)
-    app = PartwrightApp.open(path)
-    async with app.run_test(size=SIZE) as pilot:
-        await go_to(pilot, "home")
-        await pilot.press("+")
-        app.main.query_one("#tabs").active = "tab-xml"
-        await pilot.pause()
-        xml = app.main.query_one("#xml")
-        assert 'clone="3"' in xml.text
-        assert xml.text.encode() == path.read_bytes().replace(b'clone="2"', b'clone="3"')
-        app.main.query_one("#tabs").active = "tab-partids"
-        await pilot.pause()
-        assert 'kiwi_homePartClone3="7"' in app.main.query_one("#partids").text
 
 
 async def test_quit_asks_when_unsaved() -> None:
@@ -446,37 +288,6 @@ async def test_light_theme_renders() -> None:
         assert table_cell(app, "root", "start") == str(ROOT_START)
 
 
-async def test_settings_follow_typing_and_toggles_keep_unset_values_unset() -> None:
-    from textual.widgets import Checkbox
-
-    app = PartwrightApp()
-    async with app.run_test(size=SIZE) as pilot:
-        swap = app.main.query_one("#set-swap", Checkbox)
-        swap.focus()
-        await pilot.press("space")
-        await pilot.pause()
-        assert app.layout.oem_swap is True
-        assert "swap" in table_keys(app)
-        await pilot.press("space")  # off again: the description had no oem-swap
-        await pilot.pause()
-        assert app.layout.oem_swap is None and app.layout == EXAMPLE_LAYOUT
-        assert "[modified]" not in app.title
-        size = app.main.query_one("#set-size", Input)
-        size.focus()
-        await pilot.press("end", "backspace", "backspace", "backspace", *"200")
-        await pilot.pause()
-        assert app.layout.size_mb == 200 * 1024
-        assert size.value == "200"  # not rewritten under the cursor
-        await choose(pilot, "set-unit", "M")
-        assert app.layout.size_mb == 200
-        assert "disk-too-small" in [d.code for d in app.plan.diagnostics]
-        size.focus()
-        await pilot.press("end", "backspace", "backspace", "backspace")
-        await pilot.pause()
-        assert app.layout.size_mb is None  # empty: KIWI's estimate
-        assert app.plan.disk_size_estimated
-
-
 async def test_double_click_on_a_row_opens_its_form() -> None:
     app = PartwrightApp()
     async with app.run_test(size=SIZE) as pilot:
@@ -486,25 +297,6 @@ async def test_double_click_on_a_row_opens_its_form() -> None:
         await pilot.pause()
         assert isinstance(app.screen, PartitionForm)
         assert app.screen.query_one("#name", Input).value == "home"
-
-
-async def test_a_refused_save_leaves_the_file_alone(tmp_path: Path) -> None:
-    from engine.layout.model import Partition
-
-    path = tmp_path / "seed.kiwi"
-    shutil.copyfile(SEED, path)
-    original = path.read_bytes()
-    app = PartwrightApp.open(path)
-    async with app.run_test(size=SIZE) as pilot:
-        bad = app.layout.with_changes(
-            partitions=(*app.layout.partitions, Partition("prep", 10)))  # a reserved name
-        app.set_session(app.session.edit(bad, "bad"))
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert "[modified]" in app.title
-        assert any(n.severity == "error" for n in app._notifications)
-    assert path.read_bytes() == original
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed.kiwi"]
 
 
 LVM_TYPE = """\

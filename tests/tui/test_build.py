@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import ProgressBar
+from textual.widgets import Input, ProgressBar
 
+from engine.errors import PartwrightError
+from tests.support.seed import SEED
 from tests.support.tui import SIZE, start_build, wait_until
 from tui import backend
 from tui.app import PartwrightApp
@@ -146,3 +149,84 @@ async def test_an_existing_image_is_replaced_only_when_asked_twice(tmp_path: Pat
         await pilot.click("#build-start")
         await wait_until(pilot, lambda: bool(fake.calls) and not screen.running)
         assert fake.calls[0]["output"] == str(target)
+
+
+def _link(kind: str, seed: Path) -> Path:
+    """A name of the description itself: the path, ./relative, a symlink or a hard link."""
+    if kind == "same":
+        return seed
+    if kind == "relative":
+        return Path(os.path.relpath(seed))
+    other = seed.with_name(f"{kind}.raw")
+    if kind == "symlink":
+        other.symlink_to(seed)
+    else:
+        os.link(seed, other)
+    return other
+
+
+@pytest.mark.parametrize("kind", ["same", "relative", "symlink", "hardlink"])
+async def test_the_build_never_writes_over_the_description(tmp_path: Path, kind: str) -> None:
+    seed = tmp_path / "seed.kiwi"
+    shutil.copyfile(SEED, seed)
+    before = seed.read_bytes()
+    output = _link(kind, seed)
+    fake = FakeBuilder()
+    app = PartwrightApp.open(seed, builder=fake)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_build(pilot, output)
+        await pilot.pause()
+        await pilot.click("#build-start")  # asking twice does not make it a target
+        await pilot.pause()
+        problem = str(screen.query_one("#build-problem").render())
+        assert "is the description this build reads" in problem and "\n" not in problem
+        assert not fake.calls and not screen.running
+    assert seed.read_bytes() == before
+
+
+async def test_the_build_never_writes_into_the_root_tree(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    fake = FakeBuilder()
+    app = PartwrightApp(builder=fake)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BuildScreen)
+        screen.query_one("#build-output", Input).value = str(tree / "etc" / "disk.raw")
+        screen.query_one("#build-root", Input).value = str(tree)
+        await pilot.click("#build-start")
+        await pilot.pause()
+        assert "inside the root tree" in str(screen.query_one("#build-problem").render())
+        assert not fake.calls
+    assert sorted(p.name for p in tree.rglob("*")) == ["etc"]
+
+
+async def test_the_dialog_remembers_what_it_was_last_given(tmp_path: Path) -> None:
+    fake = FakeBuilder()
+    app = PartwrightApp(builder=fake)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_build(pilot, tmp_path / "mine.raw", seed="again")
+        await wait_until(pilot, lambda: bool(fake.calls) and not screen.running)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        again = app.screen
+        assert isinstance(again, BuildScreen)
+        assert again.query_one("#build-output", Input).value == str(tmp_path / "mine.raw")
+        assert again.query_one("#build-seed", Input).value == "again"
+
+
+async def test_an_engine_refusal_is_one_line(tmp_path: Path) -> None:
+    def refusing(plan: Any, output: str, **kwargs: Any) -> Any:
+        raise PartwrightError(f"{output}: the build reads this file; choose another output")
+
+    app = PartwrightApp(builder=refusing)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_build(pilot, tmp_path / "disk.raw")
+        await wait_until(pilot, lambda: screen.error is not None)
+        assert screen.error == (f"The build failed: {tmp_path / 'disk.raw'}: the build reads"
+                                " this file; choose another output")
+    assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -59,5 +60,42 @@ def test_runs_in_tmux_and_quits_cleanly(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert status.exists(), "q did not end the app"
         assert status.read_text().strip() == "0"
+    finally:
+        tmux(socket, "kill-server")
+
+
+@pytest.mark.parametrize("signame,when", [("INT", "start-up"), ("INT", "drawn"),
+                                          ("TERM", "drawn"), ("HUP", "drawn")])
+def test_a_stop_signal_ends_it_cleanly(tmp_path: Path, signame: str, when: str) -> None:
+    """SIGINT, SIGTERM, SIGHUP (a closed terminal): exit 128 + the signal, the
+    terminal given back, one line, no traceback; during start-up too."""
+    if not PARTWRIGHT.exists():
+        pytest.skip(f"{PARTWRIGHT} is not installed (pip install -e .)")
+    socket = f"partwright-test-{os.getpid()}-{signame}-{when}"
+    pid, status = tmp_path / "pid", tmp_path / "status"
+    # the inner shell writes its own pid, then becomes partwright (Textual draws on stderr)
+    inner = f"echo \\$\\$ > {pid}; exec env -u COLUMNS -u LINES {PARTWRIGHT}"
+    command = f'cd {ROOT} && sh -c "{inner}"; echo $? > {status}; sleep 30'
+    started = tmux(socket, "-f", "/dev/null", "new-session", "-d", "-s", "pw",
+                   "-x", "120", "-y", "40", f"sh -c '{command}'")
+    assert started.returncode == 0, started.stderr
+    try:
+        deadline = time.monotonic() + 20
+        while not pid.exists() or not pid.read_text().strip():
+            assert time.monotonic() < deadline, "partwright did not start"
+            time.sleep(0.02)
+        if when == "drawn":
+            wait_for(socket, "p.lxroot")
+        else:
+            time.sleep(0.3)
+        os.kill(int(pid.read_text()), getattr(signal, f"SIG{signame}"))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not status.exists():
+            time.sleep(0.1)
+        assert status.exists(), f"SIG{signame} did not end the app"
+        assert status.read_text().strip() == str(128 + getattr(signal, f"SIG{signame}"))
+        screen = tmux(socket, "capture-pane", "-p", "-t", "pw").stdout
+        assert "Traceback" not in screen and "Error" not in screen
+        assert screen.strip().endswith("partwright: interrupted"), screen
     finally:
         tmux(socket, "kill-server")

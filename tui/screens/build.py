@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +31,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.plan.model import Plan
 from tui import backend, look
+from tui.keys import FOCUS_KEYS
 
 Builder = Callable[..., Any]  # engine.image.build.build, or a stand-in with its signature
 ImageFormat = Literal["raw", "qcow2"]
@@ -36,6 +39,37 @@ ImageFormat = Literal["raw", "qcow2"]
 
 class BuildCancelled(Exception):
     """Raised from the progress callback once the user cancelled."""
+
+
+@dataclass(frozen=True)
+class BuildChoices:
+    """What the dialog was given; the app hands the last ones back next time."""
+
+    output: str
+    fmt: ImageFormat = "raw"
+    root_tree: str = ""
+    seed: str = ""
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether the two paths name one file (a symlink or hard link included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def overwrites_input(output: Path, reads: tuple[Path, ...], root_tree: Path | None) -> str | None:
+    """Why writing `output` would destroy something the build reads, or None."""
+    for path in reads:
+        if same_file(output, path):
+            return f"{output} is the description this build reads: choose another output"
+    if root_tree is not None:
+        root = Path(os.path.realpath(root_tree))
+        target = Path(os.path.realpath(output))
+        if target == root or root in target.parents:
+            return f"{output} is inside the root tree {root_tree}: choose an output outside it"
+    return None
 
 
 def overall(step: str, done: int, total: int, steps: tuple[str, ...]) -> float:
@@ -83,8 +117,8 @@ def report_renderable(report: Any) -> Any:
     return Group(lines, Text(""), table)
 
 
-class BuildScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel / close")]
+class BuildScreen(ModalScreen[BuildChoices | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel / close"), *FOCUS_KEYS]
 
     class Progress(Message):
         """The engine's progress report, from the worker thread."""
@@ -96,11 +130,14 @@ class BuildScreen(ModalScreen[None]):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, BuildScreen.Progress) and message.step == self.step
 
-    def __init__(self, plan: Plan, builder: Builder, output: str) -> None:
+    def __init__(self, plan: Plan, builder: Builder, choices: BuildChoices,
+                 reads: tuple[Path, ...] = ()) -> None:
         super().__init__()
         self.plan = plan
         self.builder = builder
-        self.output = output
+        self.choices = choices
+        self.reads = reads  # the files the build reads: never an output
+        self.started: BuildChoices | None = None  # what the last build started with
         self.running = False
         self.cancelled = False
         self.result: Any = None
@@ -116,17 +153,19 @@ class BuildScreen(ModalScreen[None]):
             with Vertical(id="build-options"):
                 with Horizontal(classes="form-row"):
                     yield Label("output", classes="form-label")
-                    yield Input(self.output, id="build-output", compact=True)
+                    yield Input(self.choices.output, id="build-output", compact=True)
                 with Horizontal(classes="form-row"):
                     yield Label("format", classes="form-label")
-                    yield Select([("raw", "raw"), ("qcow2", "qcow2")], value="raw",
+                    yield Select([("raw", "raw"), ("qcow2", "qcow2")], value=self.choices.fmt,
                                  allow_blank=False, id="build-format", compact=True)
                 with Horizontal(classes="form-row"):
                     yield Label("root tree", classes="form-label")
-                    yield Input(placeholder="directory (optional)", id="build-root", compact=True)
+                    yield Input(self.choices.root_tree, placeholder="directory (optional)",
+                                id="build-root", compact=True)
                 with Horizontal(classes="form-row"):
                     yield Label("seed", classes="form-label")
-                    yield Input(placeholder="text: same seed, same bytes (optional)",
+                    yield Input(self.choices.seed,
+                                placeholder="text: same seed, same bytes (optional)",
                                 id="build-seed", compact=True)
                 yield Static("", id="build-problem")
             with Vertical(id="build-run"):
@@ -160,14 +199,19 @@ class BuildScreen(ModalScreen[None]):
         if root and not Path(root).is_dir():
             problem.update(f"{root} is not a directory")
             return
+        refused = overwrites_input(output, self.reads, Path(root) if root else None)
+        if refused is not None:
+            problem.update(refused)
+            return
         if output.exists() and self._replace != str(output):
             self._replace = str(output)
             problem.update(f"{output} exists: Build again to replace it")
             return
         fmt: ImageFormat = "qcow2" if self.query_one("#build-format", Select).value == "qcow2" \
             else "raw"
-        seed = self.query_one("#build-seed", Input).value or None
-        self.start(output, fmt=fmt, root_tree=Path(root) if root else None, seed=seed)
+        seed = self.query_one("#build-seed", Input).value
+        self.started = BuildChoices(str(output), fmt, root, seed)
+        self.start(output, fmt=fmt, root_tree=Path(root) if root else None, seed=seed or None)
 
     def start(self, output: Path, fmt: ImageFormat = "raw", root_tree: Path | None = None,
               seed: str | None = None) -> None:
@@ -234,4 +278,4 @@ class BuildScreen(ModalScreen[None]):
             self.cancelled = True
             self.query_one("#build-step", Static).update("cancelling at the next step ...")
             return
-        self.dismiss(None)
+        self.dismiss(self.started)

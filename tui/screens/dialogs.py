@@ -1,9 +1,10 @@
-"""Small modal screens: the key help, the unsaved-changes question, a path prompt."""
+"""Small modal screens: the key help, the questions (unsaved changes, a file
+changed on disk), a path prompt."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -13,8 +14,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+from textual.widgets.button import ButtonVariant
 
-from tui.keys import KEYS
+from tui.keys import FOCUS_KEYS, KEYS
 
 EXTRA_KEYS = (
     ("Enter", "on a row: edit it; on a diagnostic: go to its partition"),
@@ -55,47 +57,84 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-QuitChoice = Literal["save", "quit", "cancel"]
+Answer = TypeVar("Answer", bound=str)
 
 
-class ConfirmQuit(ModalScreen[QuitChoice]):
-    """Unsaved changes: 'save', 'quit' (discard) or 'cancel'."""
+class Question(ModalScreen[Answer]):
+    """A question with a few answers, each a button (and a key in the
+    subclass's BINDINGS); escape and the last button answer 'cancel'."""
 
-    BINDINGS = [Binding("escape", "choose('cancel')", "Cancel"),
-                Binding("s", "choose('save')", "Save", show=False),
-                Binding("y,q", "choose('quit')", "Quit", show=False)]
+    HEADING: ClassVar[str] = ""
+    ANSWERS: ClassVar[tuple[tuple[Any, str, ButtonVariant], ...]] = ()  # answer, label, look
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, text: str) -> None:
         super().__init__()
-        self.what = what
+        self.text = text
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog"):
-            yield Static("Unsaved changes", classes="dialog-title")
-            yield Static(f"{self.what} has changes that are not saved.", id="confirm-text")
+            yield Static(self.HEADING, classes="dialog-title")
+            yield Static(self.text, id="confirm-text")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Save and quit (s)", id="save", variant="primary", compact=True)
-                yield Button("Quit without saving (q)", id="quit", variant="error", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
+                for answer, label, variant in self.ANSWERS:
+                    yield Button(label, id=answer, variant=variant, compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        pressed = event.button.id
-        choice: QuitChoice = "save" if pressed == "save" else "quit" if pressed == "quit" \
-            else "cancel"
-        self.dismiss(choice)
+        for answer, _label, _variant in self.ANSWERS:
+            if answer == event.button.id:
+                self.dismiss(answer)
 
-    def action_choose(self, choice: QuitChoice) -> None:
-        self.dismiss(choice)
+    def action_choose(self, answer: Answer) -> None:
+        self.dismiss(answer)
+
+
+QuitChoice = Literal["save", "quit", "cancel"]
+
+
+class ConfirmQuit(Question[QuitChoice]):
+    """Unsaved changes: 'save', 'quit' (discard) or 'cancel'."""
+
+    HEADING = "Unsaved changes"
+    ANSWERS = (("save", "Save and quit (s)", "primary"),
+               ("quit", "Quit without saving (q)", "error"),
+               ("cancel", "Cancel (esc)", "default"))
+    BINDINGS = [Binding("escape", "choose('cancel')", "Cancel"),
+                Binding("s", "choose('save')", "Save", show=False),
+                Binding("y,q", "choose('quit')", "Quit", show=False)]
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} has changes that are not saved.")
+
+
+ConflictChoice = Literal["reload", "overwrite", "cancel"]
+
+
+class ConfirmOverwrite(Question[ConflictChoice]):
+    """The file changed on disk since it was read: 'reload' it (the edits stay
+    in the history), 'overwrite' it, or 'cancel'."""
+
+    HEADING = "The file changed on disk"
+    ANSWERS = (("reload", "Reload it (r)", "primary"),
+               ("overwrite", "Overwrite it (o)", "error"),
+               ("cancel", "Cancel (esc)", "default"))
+    BINDINGS = [Binding("escape", "choose('cancel')", "Cancel"),
+                Binding("r", "choose('reload')", "Reload", show=False),
+                Binding("o", "choose('overwrite')", "Overwrite", show=False)]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} was changed by someone else since it was read. Reload it"
+                         " (your edits stay in the history: ctrl+z brings them back),"
+                         " overwrite it with your layout, or cancel?")
 
 
 class PathPrompt(ModalScreen[Path | None]):
     """Ask for a file path; an existing file needs a second Enter to overwrite."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *FOCUS_KEYS]
 
     def __init__(self, title: str, default: str = "", must_be_new: bool = False) -> None:
         super().__init__()

@@ -36,12 +36,14 @@ from tui.fields import (
     size_optional,
     size_required,
 )
+from tui.keys import FOCUS_KEYS
 
 
 class PartitionForm(ModalScreen[FormResult | None]):
     """A modal form over the designer."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "ok", "OK", show=False)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "ok", "OK", show=False),
+                *FOCUS_KEYS]
 
     def __init__(self, request: FormRequest) -> None:
         super().__init__()

@@ -18,6 +18,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from engine.layout.model import Layout
 from engine.plan.model import Plan
 from tui import look
+from tui.keys import FOCUS_KEYS
 from tui.widgets.diagnostics import Diagnostics
 from tui.widgets.diff_view import DiffView
 from tui.widgets.disk_map import DiskMap
@@ -32,6 +33,8 @@ SHORT = 32  # below this height the partition list folds away (the table does it
 
 
 class MainScreen(Screen[None]):
+    BINDINGS = FOCUS_KEYS
+
     # the key of the selected partition (a planner key: root, homeclone2 ...),
     # or of a partition KIWI fails before creating; the views follow it
     selected: reactive[str | None] = reactive(None, init=False)

@@ -1,4 +1,5 @@
-"""The type settings: firmware, table, filesystems, disk size, oemconfig, spare, start.
+"""The type settings: firmware, table (and msdos' extended layout), filesystems,
+disk size, oemconfig, spare, start.
 
 Every control posts `Settings.Changed` with the Layout fields it changes; a
 text field does so on each keystroke that leaves it valid (the table follows
@@ -61,7 +62,11 @@ class Settings(VerticalScroll):
         yield _row("firmware", Select([(f, f) for f in FIRMWARES], allow_blank=False,
                                       compact=True, id="set-firmware"))
         yield _row("table", Select([(t, t) for t in TABLE_TYPES],
-                                   allow_blank=False, compact=True, id="set-table"))
+                                   allow_blank=False, compact=True, id="set-table"),
+                   Checkbox("extended", compact=True, id="set-extended",
+                            tooltip="dosparttable_extended_layout: on an msdos table, the"
+                                    " partitions past the third are logical ones in an"
+                                    " extended partition"))
         yield _row("root fs", Select([(f, f) for f in ROOT_FILESYSTEMS], prompt="unset",
                                      compact=True, id="set-rootfs"))
         yield _row("boot", Checkbox("partition", compact=True, id="set-bootpart"),
@@ -98,6 +103,9 @@ class Settings(VerticalScroll):
             table.disabled = not efi or layout.arch.startswith(("s390", "ppc"))
             table.tooltip = (None if not table.disabled else
                              "the table follows the firmware: gpt or msdos needs efi or uefi")
+            extended = self.query_one("#set-extended", Checkbox)
+            extended.value = bool(layout.dosparttable_extended_layout)
+            extended.disabled = plan.table != "msdos"
             self._select("#set-rootfs", layout.filesystem)
             boot = plan.entry("boot") is not None
             self.query_one("#set-bootpart", Checkbox).value = boot
@@ -182,6 +190,7 @@ class Settings(VerticalScroll):
             return  # stale
         value = event.value
         names = {"set-bootpart": ("bootpartition", "boot partition"),
+                 "set-extended": ("dosparttable_extended_layout", "msdos extended layout"),
                  "set-resize": ("oem_resize", "oem-resize"),
                  "set-swap": ("oem_swap", "oem-swap"),
                  "set-spare-last": ("spare_part_is_last", "spare last")}
