@@ -121,12 +121,16 @@ def _nothing(region: Region, spec: FsSpec, ident: Identity, workdir: str) -> Non
     """squashfs: read-only, no UUID and no label; the copy is the clone."""
 
 
+# re-identified on a sparse extract: a clone of these is extracted from the
+# origin's blocks straight away (one pass less than copy, extract, copy back)
+ON_EXTRACT: dict[str, Callable[[str, FsSpec, Identity], None]] = {"xfs": _xfs, "btrfs": _btrfs}
+
 REIDENTIFY: dict[str, Reidentifier] = {
     "ext2": _ext,
     "ext3": _ext,
     "ext4": _ext,
-    "xfs": _on_extract(_xfs),
-    "btrfs": _on_extract(_btrfs),
+    "xfs": _on_extract(ON_EXTRACT["xfs"]),
+    "btrfs": _on_extract(ON_EXTRACT["btrfs"]),
     "vfat": _vfat,
     "swap": _swap,
     "squashfs": _nothing,
@@ -142,6 +146,19 @@ def clone_partition(
         raise PartwrightError(
             f"partition {clone.number} is {clone.size} bytes, its origin {origin.size}"
         )
+    kind = origin.blkid_type
+    if kind in ON_EXTRACT:
+        tmp = os.path.join(workdir, f"p{clone.number}.reid")
+        with open(image, "r+b") as img:
+            sparse.extract(img.fileno(), origin.offset, origin.size, tmp)
+            try:
+                ON_EXTRACT[kind](tmp, clone, ident)
+                with open(tmp, "rb") as src:
+                    return sparse.copy_range(src.fileno(), 0, img.fileno(), clone.offset,
+                                             clone.size, skip_zeros=True)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
     with open(image, "r+b") as img:
         copied = sparse.copy_range(img.fileno(), origin.offset, img.fileno(), clone.offset, origin.size)
     region = Region(image, clone.offset, clone.size)
