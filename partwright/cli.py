@@ -60,7 +60,11 @@ def _describe(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports every command: Ctrl-C may come meanwhile
+    except KeyboardInterrupt:
+        sys.stderr.write("partwright: interrupted\n")
+        return 130
     # `partwright` alone and `partwright FILE` open the designer
     commands = _commands(parser)
     if args_list and args_list[0] not in commands and not args_list[0].startswith("-") \

@@ -39,8 +39,13 @@ def register(sub: Any) -> None:
     b.set_defaults(func=_stoppable(run_build))
 
     i = sub.add_parser("inspect", help="read an image back: table, filesystems, clones, partids")
-    i.add_argument("image", metavar="IMAGE", help="a disk image (raw or qcow2) to read")
+    i.add_argument("image", metavar="IMAGE",
+                   help="a disk image to read: raw, qcow2 (or another format qemu-img reads),"
+                        " a UML COW file over its backing file, or a block device (read only)")
     i.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    i.add_argument("--strict", action="store_true",
+                   help="exit 1 when there are warnings (a corrupt GPT copy, identifiers used"
+                        " twice, IMAGE.partids disagreeing with the table)")
     i.set_defaults(func=run_inspect)
 
 
@@ -140,10 +145,12 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     try:
         report = inspect(args.image)
-    except FileNotFoundError as exc:
-        raise PartwrightError(f"{args.image}: {exc.strerror}") from exc
+    except OSError as exc:  # unreadable on the way (permissions, an I/O error)
+        raise PartwrightError(f"{exc.filename or args.image}: {exc.strerror or exc}") from exc
     if args.json:
         render.json_out(report.to_json())
     else:
         render.inspect_report(report)
-    return 0
+    for warning in report.warnings:
+        sys.stderr.write(f"partwright: warning: {warning}\n")
+    return 1 if args.strict and report.warnings else 0

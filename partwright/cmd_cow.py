@@ -3,7 +3,7 @@
   cow create --backing BASE OUT [--format uml|qcow2]
   cow merge COW (-o FLAT | --in-place) [--force]
   cow rebase BASE IMG... --out-dir DIR [--pick-base]
-  cow check COW [--full]
+  cow check COW [--full] [--refresh]
   cow info COW [--json]
 
 Results go to stdout, notes and warnings to stderr, a progress bar to stderr
@@ -60,7 +60,8 @@ def register(sub: Any) -> None:
     r.add_argument("images", metavar="IMG", nargs="+",
                    help="flat images of the same size as BASE, each to become IMG.cow")
     r.add_argument("--out-dir", required=True, metavar="DIR",
-                   help="the directory to write the COW files (and their records) into")
+                   help="the directory to write the COW files (and their records) into; made"
+                        " when it does not exist")
     r.add_argument("--pick-base", action="store_true",
                    help="use whichever of BASE and the images minimises the total COW bytes")
     r.add_argument("--force", action="store_true", help="replace existing COW files")
@@ -71,6 +72,10 @@ def register(sub: Any) -> None:
     k.add_argument("cow", metavar="COW", help="the COW file to check (UML COW or qcow2)")
     k.add_argument("--full", action="store_true", help="re-hash the backing file even if unchanged")
     k.add_argument("--backing", metavar="PATH", help="the backing file, if it moved")
+    k.add_argument("--refresh", action="store_true",
+                   help="when the backing file was replaced by an equal copy or moved: record"
+                        " it as it is now (the COW's record, and the UML header's mtime and"
+                        " path); without it check writes nothing")
     k.set_defaults(func=_guard(run_check))
 
     i = cs.add_parser("info", help="describe a COW file")
@@ -168,7 +173,8 @@ def run_rebase(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     with progress_bar("hashing backing file") as prog:
-        verdict = engine_cow.check(args.cow, backing=args.backing, full=args.full, progress=prog)
+        verdict = engine_cow.check(args.cow, backing=args.backing, full=args.full, progress=prog,
+                                   refresh=args.refresh)
     _notes(verdict.notes)
     how = {"fast": "size, mtime, ctime and inode unchanged",
            "rehashed": "content digests match",

@@ -134,7 +134,7 @@ def cow_info(cow: StrPath) -> CowInfo:
     if qcow2.is_qcow2(cow):
         q = qcow2.info(cow)
         return CowInfo(where, "qcow2", q.compat, q.backing, os.path.exists(q.backing),
-                       q.size, os.stat(cow).st_size, q.allocated, 0, q.present,
+                       q.size, os.stat(cow).st_size, q.allocated, -(-q.present // 512), q.present,
                        os.path.exists(sidecar.sidecar_path(cow)))
     header: CowHeader = read_header(cow)
     fd = open_existing(cow, os.O_RDONLY, "COW file")

@@ -80,11 +80,13 @@ def open_checked_qcow2(cow: StrPath, full: bool = False, refresh: bool = True,
 
 
 def check(cow: StrPath, backing: str | None = None, full: bool = False,
-          progress: Progress | None = None) -> sidecar.Verdict:
-    """Check a COW file (UML or qcow2) and its backing file."""
+          progress: Progress | None = None, refresh: bool = False) -> sidecar.Verdict:
+    """Check a COW file (UML or qcow2) and its backing file, writing nothing;
+    with `refresh`, a backing file replaced by an equal copy (or given at a
+    new path) gets its record and the COW header brought up to date."""
     if qcow2.is_qcow2(cow):
-        return open_checked_qcow2(cow, full, progress=progress).verdict
-    return open_checked(cow, backing, full, progress=progress).verdict
+        return open_checked_qcow2(cow, full, refresh=refresh, progress=progress).verdict
+    return open_checked(cow, backing, full, refresh=refresh, progress=progress).verdict
 
 
 def open_checked(cow: StrPath, backing: str | None = None, full: bool = False,
@@ -226,11 +228,12 @@ def _qcow2_to_new(cow: StrPath, out: StrPath, force: bool) -> MergeResult:
     opened = open_checked_qcow2(cow)
     if os.path.lexists(out) and same_file(out, opened.backing):
         raise CowError(f"{os.fspath(out)} is the backing file: use --in-place to merge into it")
+    copied = qcow2.backing_data(cow)
     with AtomicOutput(out, force=force) as dst:
         qcow2.convert(cow, dst.path)
         dst.reopen()
         dst.commit()
-    return MergeResult(os.fspath(out), opened.info.size, 0, opened.info.present,
+    return MergeResult(os.fspath(out), opened.info.size, copied, opened.info.present,
                        opened.verdict.notes)
 
 

@@ -49,13 +49,36 @@ class QInfo:
     backing: str
     size: int
     allocated: int
-    present: int  # guest bytes stored in the overlay itself
+    present: int  # guest bytes stored in the overlay itself (data and zeroed clusters)
+
+
+def _map(path: str, own_only: bool) -> list[dict[str, object]]:
+    """qemu-img map of the image: the overlay alone (its backing file left
+    out, so it need not exist), or with its backing chain."""
+    if own_only:
+        spec = json.dumps({"driver": "qcow2", "file": {"driver": "file", "filename": path},
+                           "backing": None})
+        ranges = _qemu_img("map", "--force-share", "--output=json", f"json:{spec}",
+                           bad_input=True)
+    else:
+        ranges = _qemu_img("map", "--force-share", "--output=json", "-f", "qcow2", path,
+                           bad_input=True)
+    found: list[dict[str, object]] = json.loads(ranges)
+    return found
+
+
+def backing_data(path: StrPath) -> int:
+    """Guest bytes of the image that hold data from its backing chain (what
+    a merge copies from there)."""
+    return sum(int(str(r["length"])) for r in _map(os.fspath(path), own_only=False)
+               if int(str(r.get("depth", 0))) >= 1 and r.get("data"))
 
 
 def info(path: StrPath, with_map: bool = True, need_backing: bool = True) -> QInfo:
-    """qemu-img info (and, with_map and the backing file present, the guest
-    bytes the overlay holds, from qemu-img map); an image without a backing
-    file is refused unless `need_backing` is False."""
+    """qemu-img info (and, with_map, the guest bytes the overlay itself
+    holds, from qemu-img map of the overlay alone: its backing file need not
+    exist); an image without a backing file is refused unless
+    `need_backing` is False."""
     p = os.fspath(path)
     raw = _qemu_img("info", "--force-share", "--output=json", "-f", "qcow2", p, bad_input=True)
     doc = json.loads(raw)
@@ -64,10 +87,8 @@ def info(path: StrPath, with_map: bool = True, need_backing: bool = True) -> QIn
         raise CowError(f"{p}: qcow2 image has no backing file")
     compat = str(doc.get("format-specific", {}).get("data", {}).get("compat", "qcow2"))
     present = 0
-    if with_map and os.path.exists(backing):
-        ranges = json.loads(_qemu_img("map", "--force-share", "--output=json", "-f", "qcow2", p,
-                                      bad_input=True))
-        present = sum(int(r["length"]) for r in ranges
+    if with_map:
+        present = sum(int(str(r["length"])) for r in _map(os.path.abspath(p), own_only=True)
                       if r.get("depth") == 0 and r.get("present"))
     return QInfo(f"qcow2 {compat}", backing, int(doc["virtual-size"]),
                  int(doc.get("actual-size", 0)), present)

@@ -11,6 +11,7 @@ image's, before it is renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import zlib
@@ -235,9 +236,23 @@ def cow_name(image: StrPath) -> str:
 
 
 def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: bool = False,
-           force: bool = False, progress: Progress | None = None) -> RebaseResult:
+                  force: bool = False, progress: Progress | None = None) -> RebaseResult:
     """Write out_dir/<image stem>.cow over base for every image (with choose,
-    over whichever of base and the images minimises the total COW bytes)."""
+    over whichever of base and the images minimises the total COW bytes).
+    out_dir is made when it does not exist (and removed again if the
+    rebase fails before a COW is in it)."""
+    made = not os.path.isdir(out_dir)
+    try:
+        return _rebase(base, images, out_dir, choose, force, progress)
+    except BaseException:
+        if made and os.path.isdir(out_dir):
+            with contextlib.suppress(OSError):
+                os.rmdir(out_dir)
+        raise
+
+
+def _rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: bool,
+            force: bool, progress: Progress | None) -> RebaseResult:
     if not images:
         raise CowError("rebase needs at least one image")
     base_s = os.fspath(base)
@@ -255,8 +270,10 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
             raise CowError(f"image {p} is {sizes[p]} bytes but base {base_s} is {size}: "
                            "a COW must be the size of its backing file")
     out = Path(out_dir)
-    if not out.is_dir():
-        raise CowError(f"output directory {out} does not exist")
+    if out.exists() and not out.is_dir():
+        raise CowError(f"output directory {out} is not a directory")
+    if not out.parent.is_dir():
+        raise CowError(f"output directory {out}: its parent {out.parent} does not exist")
     names = [out / cow_name(p) for p in image_s]
     if len(set(names)) != len(names):
         raise CowError("two images would get the same COW name in "
@@ -266,6 +283,11 @@ def rebase_images(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, ch
             raise CowError(f"{n} already exists (use --force to replace it)")
         if os.path.lexists(n) and any(same_file(n, p) for p in [base_s, *image_s]):
             raise CowError(f"{n} is one of the input files")
+    if not out.is_dir():
+        try:
+            out.mkdir()
+        except OSError as exc:
+            raise CowError(f"output directory {out} cannot be made: {exc.strerror}") from None
     counter = Counter(progress, "rebasing", size * (len(image_s) + (1 if choose else 0)))
 
     costs: list[tuple[str, int]] = []

@@ -250,6 +250,12 @@ def verify(cow: StrPath, backing: str, header: CowHeader | None, full: bool = Fa
         else:
             notes.append(f"note: backing file {backing} was replaced or touched (mtime, ctime "
                          "or inode changed) but its content is unchanged (sha256)")
+            if not refresh:
+                notes.append(f"note: {os.fspath(cow)} and its record were left as they are;"
+                             " `partwright cow check --refresh` records the backing file as"
+                             " it is now" + ("" if header_same else
+                                            " (until then UML refuses the COW: the backing"
+                                            " file's mtime differs from its header's)"))
             if refresh:
                 write(cow, fresh)
                 notes.append(f"note: refreshed {sidecar_path(cow)}")

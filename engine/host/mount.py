@@ -33,15 +33,21 @@ def loop_mounted(path: str, fstype: str, mountpoint: str, *, read_only: bool = F
     """`path` mounted on `mountpoint` (made if missing) for the block."""
     os.makedirs(mountpoint, exist_ok=True)
     options = "loop,noatime" + (",ro" if read_only else "")
-    run(["mount", "-t", fstype, "-o", options, path, mountpoint], what=what or f"mounting {path}")
-    try:
+    try:  # a stop signal may come after the kernel mounted, before mount(8) returned
+        run(["mount", "-t", fstype, "-o", options, path, mountpoint],
+            what=what or f"mounting {path}")
         yield mountpoint
     finally:
-        proc = run(["umount", mountpoint], check=False)
-        if proc.returncode != 0:
-            lazy = run(["umount", "-l", mountpoint], check=False)
-            if lazy.returncode != 0:
-                raise ToolError(f"umount {mountpoint} failed: {proc.stderr.strip()}")
+        if os.path.ismount(mountpoint):
+            _unmount(mountpoint)
+
+
+def _unmount(mountpoint: str) -> None:
+    proc = run(["umount", mountpoint], check=False)
+    if proc.returncode != 0:
+        lazy = run(["umount", "-l", mountpoint], check=False)
+        if lazy.returncode != 0:
+            raise ToolError(f"umount {mountpoint} failed: {proc.stderr.strip()}")
 
 
 def unmount_below(directory: str, mounts: str = "/proc/self/mounts") -> list[str]:

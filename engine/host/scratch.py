@@ -31,6 +31,7 @@ from types import TracebackType
 
 from engine.errors import PartwrightError
 from engine.host.mount import unmount_below
+from engine.host.signals import STOP_SIGNALS
 from engine.host.tools import watched
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,24 @@ class Scratch:
 
     def __enter__(self) -> Scratch:
         sweep(os.path.dirname(self.path))
+        # the stop signals wait while the directory and its lock are made: a
+        # directory without its lock would look like another run's
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        made = False
+        try:
+            try:
+                made = self._make()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held signal raises here
+            self._watching = watched(self)
+            self._watching.__enter__()
+        except BaseException:
+            if made:
+                self._remove()
+            raise
+        return self
+
+    def _make(self) -> bool:
         try:
             os.mkdir(self.path, 0o700)
         except FileExistsError:
@@ -100,9 +119,7 @@ class Scratch:
         except BaseException:
             self._remove()
             raise
-        self._watching = watched(self)
-        self._watching.__enter__()
-        return self
+        return True
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  trace: TracebackType | None) -> None:
@@ -112,16 +129,18 @@ class Scratch:
         self._remove()
 
     def _remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        _remove_tree(self.path)
         if self._lock >= 0:
             os.close(self._lock)
             self._lock = -1
 
     # engine.host.tools.ToolWatch
     def started(self, pid: int) -> None:
-        with contextlib.suppress(OSError):
-            with open(os.path.join(self.path, TOOLS, str(pid)), "w", encoding="ascii") as fh:
+        record = os.path.join(self.path, TOOLS, str(pid))
+        with contextlib.suppress(OSError):  # written whole, then named: never read half-made
+            with open(f"{record}.new", "w", encoding="ascii") as fh:
                 fh.write(_identity(pid))
+            os.replace(f"{record}.new", record)
 
     def ended(self, pid: int) -> None:
         with contextlib.suppress(OSError):
@@ -138,6 +157,28 @@ def _unlocked_leftover(path: str) -> bool:
     shutil.rmtree(path, ignore_errors=True)
     log.warning("removed %s, left behind by a build that ended without cleaning up", path)
     return not os.path.lexists(path)
+
+
+def _remove_tree(path: str) -> None:
+    """Remove a scratch directory: what is mounted in it first (a loop mount
+    of a kernel-filled xfs or btrfs), its lock file last, so that a removal
+    that fails half-way leaves a directory the next sweep still knows."""
+    unmount_below(path)
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        if name != LOCK:
+            where = os.path.join(path, name)
+            if os.path.isdir(where) and not os.path.islink(where):
+                shutil.rmtree(where, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(where)
+    with contextlib.suppress(OSError):
+        os.unlink(os.path.join(path, LOCK))
+        os.rmdir(path)
 
 
 def _owner(path: str) -> int | None:
@@ -181,8 +222,7 @@ def _remove_if_abandoned(path: str) -> bool:
         elif start_time(owner[0]) == owner[1]:
             return False  # its owner is alive and removing it right now
         stopped = _stop_tools(os.path.join(path, TOOLS))
-        unmount_below(path)  # a loop mount of a kernel-filled xfs or btrfs
-        shutil.rmtree(path, ignore_errors=True)
+        _remove_tree(path)
         who = f"pid {owner[0]}" if owner else "a process"
         tools = f"; stopped {stopped} tool process(es) it left running" if stopped else ""
         log.warning("removed %s, left behind by %s that ended without cleaning up%s",
@@ -200,6 +240,8 @@ def _stop_tools(directory: str) -> int:
     except OSError:
         return 0
     for name in names:
+        if not name.isdigit():
+            continue
         found = _read_identity(os.path.join(directory, name))
         if found is None or start_time(found[0]) != found[1]:
             continue

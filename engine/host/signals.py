@@ -5,8 +5,12 @@ Inside `stopping_signals()` each of them raises `Interrupted` in the main
 thread, wherever it is (a tool being waited for is then killed with its
 process group, engine.host.tools), so that the work cleans up after itself
 as after any failure. Only the first signal raises: one arriving during the
-clean-up is ignored, so that it can finish. The exit status of a process
-stopped this way is 128 + the signal's number, as a shell reports it.
+clean-up is ignored, so that it can finish. Once the work has reached the
+point where it only completes (an image linked into place), `finishing()`
+makes every later signal of the block ignored too: a run either stops with
+its target as it was, or completes and says so, never both. The exit status
+of a process stopped this way is 128 + the signal's number, as a shell
+reports it.
 
 In any other thread (the designer builds in a worker) nothing is installed:
 Python only lets the main thread set handlers; the caller stops the work
@@ -44,6 +48,13 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
     if not _fired:
         _fired.append(signum)
         raise Interrupted(signum)
+
+
+def finishing() -> None:
+    """From now on, until the outermost `stopping_signals()` block ends,
+    the stop signals are ignored: the work is completing."""
+    if _depth and not _fired:
+        _fired.append(0)
 
 
 @contextmanager

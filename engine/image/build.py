@@ -43,7 +43,7 @@ from engine.host import sparse
 from engine.host.atomic import AtomicFile
 from engine.host.progress import Counter, Progress
 from engine.host.scratch import Scratch
-from engine.host.signals import stopping_signals
+from engine.host.signals import finishing, stopping_signals
 from engine.host.tools import run
 from engine.image import checks, containers, metadata, populate
 from engine.image.checks import PlanHasErrors
@@ -212,6 +212,8 @@ def _finish(b: _Build) -> None:
     partids = b.files.enter_context(AtomicFile(f"{b.output}.partids", replace=True,
                                                scratch=b.work))
     os.write(partids.fd, b.plan.partids_text().encode())
+    os.fsync(partids.fd)
+    finishing()  # a signal from here on would stop a build whose image is in place
     b.image.commit()
     partids.commit()
 

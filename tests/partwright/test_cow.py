@@ -16,6 +16,8 @@ import pytest
 
 from engine.cow import create_cow, read_header
 from engine.cow.format import COW_MAGIC
+from tests.support.cli import cli as run_cli
+from tests.support.cli import one_line
 from tests.support.cow import cli, one_error_line, reference_merge, scribble, sha256, write_random
 
 SIZE = 2 << 20
@@ -218,3 +220,36 @@ def test_locked_cow_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     t0 = time.monotonic()
     rc, _, _ = cli(capsys, "merge", cow, "-o", tmp_path / "flat.img")
     assert rc == 0 and time.monotonic() - t0 < 10
+
+
+def test_create_into_a_directory_says_so(tmp_path: Path) -> None:
+    base = tmp_path / "base.img"
+    write_random(base, SIZE)
+    target = tmp_path / "cows"
+    target.mkdir()
+    for force in ([], ["--force"]):
+        proc = run_cli("cow", "create", "--backing", str(base), str(target), *force)
+        assert proc.returncode == 2
+        assert f"{target} is a directory" in one_line(proc.stderr)
+    assert listing(target) == [] and listing(tmp_path) == ["base.img", "cows"]
+
+
+def test_qcow2_info_and_merge_count_the_bytes_present_and_copied(tmp_path: Path) -> None:
+    base = tmp_path / "base.img"
+    with open(base, "wb") as fh:  # 64 MiB, 4 MiB of data at 1 MiB
+        fh.truncate(64 << 20)
+        fh.seek(1 << 20)
+        fh.write(os.urandom(4 << 20))
+    overlay = tmp_path / "host.qcow2"
+    assert run_cli("cow", "create", "--format", "qcow2", "--backing", str(base),
+                   str(overlay)).returncode == 0
+    subprocess.run(["qemu-io", "-c", "write -P 0x55 0 1M", "-c", "write -z 8M 1M", str(overlay)],
+                   check=True, capture_output=True)
+    info = json.loads(run_cli("cow", "info", "--json", str(overlay)).stdout)
+    assert info["bytes_present"] == 2 << 20  # the written and the zeroed MiB, nothing else
+    merged = run_cli("cow", "merge", str(overlay), "-o", str(tmp_path / "flat.img"))
+    assert merged.returncode == 0, merged.stderr
+    assert f"{2 << 20} from the COW, {4 << 20} copied from the backing file" in merged.stdout
+    base.rename(tmp_path / "away.img")  # the overlay's own bytes do not need the backing file
+    info = json.loads(run_cli("cow", "info", "--json", str(overlay)).stdout)
+    assert info["bytes_present"] == 2 << 20 and info["backing_exists"] is False

@@ -148,8 +148,17 @@ def test_rebase_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     out.mkdir()
     rc, _, err = cli(capsys, "rebase", base, small, "--out-dir", out)
     assert rc == 2 and "a COW must be the size of its backing file" in one_error_line(err)
-    rc, _, err = cli(capsys, "rebase", base, base, "--out-dir", tmp_path / "nope")
+    rc, _, err = cli(capsys, "rebase", base, base, "--out-dir", tmp_path / "nope" / "deeper")
     assert rc == 2 and "does not exist" in one_error_line(err)
+    assert not (tmp_path / "nope").exists()
+    rc, _, err = cli(capsys, "rebase", base, small, "--out-dir", tmp_path / "new")
+    assert rc == 2 and not (tmp_path / "new").exists()  # a failed rebase leaves no new folder
+    rc, stdout, _ = cli(capsys, "rebase", base, base, "--out-dir", tmp_path / "new")
+    assert rc == 0 and sorted(p.name for p in (tmp_path / "new").iterdir()) == [
+        "base.cow", "base.cow.backing.json"]  # --out-dir is made when missing
+    (tmp_path / "file").write_bytes(b"")
+    rc, _, err = cli(capsys, "rebase", base, base, "--out-dir", tmp_path / "file")
+    assert rc == 2 and "not a directory" in one_error_line(err)
     rc, _, err = cli(capsys, "rebase", base, tmp_path / "missing.img", "--out-dir", out)
     assert rc == 2 and "missing.img does not exist" in one_error_line(err)
     other = tmp_path / "x"

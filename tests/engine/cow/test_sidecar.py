@@ -128,7 +128,12 @@ def test_equal_copy_is_accepted_with_note(capsys: pytest.CaptureFixture[str], tm
     assert old is not None
     shutil.copyfile(base, tmp_path / "copy")
     os.replace(tmp_path / "copy", base)  # new inode, new mtime and ctime, same bytes
-    rc, out, err = cli(capsys, "check", cow)
+    record, header = Path(f"{cow}.backing.json").read_bytes(), cow.read_bytes()
+    rc, out, err = cli(capsys, "check", cow)  # check alone writes nothing
+    assert rc == 0 and "digests match" in out
+    assert "content is unchanged" in err and "--refresh" in err and "refreshed" not in err
+    assert Path(f"{cow}.backing.json").read_bytes() == record and cow.read_bytes() == header
+    rc, out, err = cli(capsys, "check", "--refresh", cow)
     assert rc == 0 and "digests match" in out
     assert "content is unchanged" in err and "refreshed" in err
     new = load(cow)
@@ -147,7 +152,11 @@ def test_moved_backing_with_override(capsys: pytest.CaptureFixture[str], tmp_pat
     os.unlink(base)
     rc, _, err = cli(capsys, "check", cow)
     assert rc == 2 and "does not exist" in one_error_line(err)
+    header = cow.read_bytes()
     rc, out, err = cli(capsys, "check", "--backing", moved, cow)
+    assert rc == 0 and "content is unchanged" in err and "now names" not in err
+    assert cow.read_bytes() == header
+    rc, out, err = cli(capsys, "check", "--refresh", "--backing", moved, cow)
     assert rc == 0 and "content is unchanged" in err and f"now names {moved}" in err
     assert read_header(cow).backing_file == str(moved)  # as the kernel does on a switch
     rc, out, err = cli(capsys, "check", cow)  # no --backing needed any more
