@@ -12,15 +12,15 @@ moment hits both; medians of --repeat samples.
   start    `partwright preview seed.xml --json` vs `systemd-repart --dry-run`
            (4 partitions); `partwright --help`; `python -c pass` and
            `python -I -S -c pass`, the interpreter's own start
-  cow      1 GiB base, ~8 MiB changed touching every 4 MiB chunk (bench/cow.py's
-           data): `partwright cow merge --in-place` vs `uml_moo -d` + sync;
+  cow      bench/cow.py's rows (1 GiB base, ~8 MiB changed touching every 4 MiB
+           chunk): `partwright cow merge --in-place` vs `uml_moo -d` + sync;
            `cow rebase` (base not recorded, and recorded) vs `qemu-img create`
            + `rebase` + sync; `cow merge -o` vs `uml_moo` + sync and
            `cp --sparse=always` + sync
-  memory   peak RSS of `cow rebase` and `cow merge -o` at 1 GiB and 16 GiB
-           (sparse, 64 MiB of data, 256 scattered 4 KiB changes)
-  clone    bench/build.py's clone copy of an empty 2 GiB xfs (the engine's copy,
-           in-process as a build runs it) vs `cp --sparse=always`, both fsynced
+  memory   bench/cow.py: peak RSS of `cow rebase` and `cow merge -o` at 1 GiB and
+           16 GiB (sparse)
+  clone    bench/build.py's clone copy of an empty 2 GiB xfs, a process of its
+           own, vs `cp --sparse=always`, both fsynced
   tui      bench/tui.py: `+` to the updated table (in-process; no alternative)
   planner  bench/planner.py: 128 partitions (in-process; no alternative)
 
@@ -36,7 +36,6 @@ import argparse
 import compileall
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -162,132 +161,72 @@ def bench_start(work: Path, repeat: int) -> None:
             None)
 
 
+def run_of(r: object) -> tuple[float, float, int]:
+    """bench/cow.py's Run as (wall, CPU, RSS)."""
+    return r.wall, r.cpu, r.rss  # type: ignore[attr-defined]
+
+
 def bench_cow(work: Path, repeat: int) -> None:
-    from cow import make_data  # bench/cow.py: the same data as its in-process rows
+    """bench/cow.py's rows (whole processes, both durable), as table rows."""
+    import cow  # bench/cow.py
 
-    from engine.cow import create_cow, read_header
-    from engine.host.sparse import copy_bytes, data_extents
-
-    base, cow, host = make_data(work)
-    for p in (base, cow, host):
+    base, cow_file, host = cow.make_data(work)
+    for p in (base, cow_file, host):
         subprocess.run(["cat", str(p)], stdout=subprocess.DEVNULL, check=True)
-    copy, cow_ip = work / "copy.img", work / "ip.cow"
-
-    def rm(*paths: Path) -> None:
-        for p in paths:
-            for q in (p, Path(f"{p}.backing.json")):
-                q.unlink(missing_ok=True)
-
-    def fresh() -> None:  # the base's copy and the same COW over it, with its own record
-        rm(copy, cow_ip)
-        shutil.copy2(base, copy)
-        create_cow(copy, cow_ip)
-        h = read_header(cow)
-        with open(cow, "rb") as src, open(cow_ip, "r+b") as dst:
-            for off, length in data_extents(src.fileno(), h.bitmap_offset, h.file_len):
-                copy_bytes(src.fileno(), off, dst.fileno(), off, length)
-
-    t = interleaved({"ours": [pw("cow", "merge", cow_ip, "--in-place")],
-                     "moo": [["uml_moo", "-d", "-b", copy, cow], ["sync", copy]]},
-                    repeat, setup=fresh)
-    row("merge in place, tamper record kept (every 4 MiB chunk touched)", sec(t["ours"]),
-        f"`uml_moo -d` + sync {sec(t['moo'])}", f"{t['moo'][0] / t['ours'][0]:.2f}x",
-        ">= 1x", t["moo"][0] >= t["ours"][0])
-    rm(copy, cow_ip)
-
-    cows, qc = work / "cows", work / "d.qcow2"
-    cows.mkdir(exist_ok=True)
-    side, hidden = Path(f"{cow}.backing.json"), work / "hidden.json"
-
-    def unrecorded() -> None:  # no current record of the base anywhere
-        if side.exists():
-            side.rename(hidden)
-        for p in cows.iterdir():
-            p.unlink()
-        rm(qc)
-
-    qemu: list[Step] = [["qemu-img", "create", "-q", "-f", "qcow2", "-b", host, "-F", "raw", qc],
-                        ["qemu-img", "rebase", "-q", "-b", base, "-F", "raw", qc], ["sync", qc]]
-    rebase = pw("cow", "rebase", base, host, "--out-dir", cows, "--force")
-    cold = interleaved({"ours": [rebase], "qemu": qemu}, repeat, setup=unrecorded)
-    if hidden.exists():
-        hidden.rename(side)
-    warm = interleaved({"ours": [rebase], "qemu": qemu}, repeat, setup=lambda: rm(qc))
-    row("rebase (record + verify), base not recorded", sec(cold["ours"]),
-        f"`qemu-img create` + `rebase` + sync {sec(cold['qemu'])}",
-        f"{cold['qemu'][0] / cold['ours'][0]:.2f}x", ">= 1x",
-        cold["qemu"][0] >= cold["ours"][0])
-    row("rebase, base already recorded", sec(warm["ours"]),
-        f"`qemu-img create` + `rebase` + sync {sec(warm['qemu'])}",
-        f"{warm['qemu'][0] / warm['ours'][0]:.2f}x; {warm['ours'][0] / cold['ours'][0]:.2f}x"
-        " the unrecorded time", ">= 1x, never slower than unrecorded",
-        warm["qemu"][0] >= warm["ours"][0] and warm["ours"][0] <= cold["ours"][0])
-    rm(qc)
-    shutil.rmtree(cows)
-
-    out = work / "out.img"
-    fast = interleaved({"ours": [pw("cow", "merge", cow, "-o", out)],
-                        "cp": [["cp", "--sparse=always", base, out], ["sync", out]]},
-                       repeat, setup=lambda: rm(out))
-    slow = interleaved({"moo": [["uml_moo", cow, out], ["sync", out]]}, max(1, repeat - 2),
-                       setup=lambda: rm(out))
-    vs_moo, vs_cp = slow["moo"][0] / fast["ours"][0], fast["ours"][0] / fast["cp"][0]
-    row("merge to a new file, durable", sec(fast["ours"]),
-        f"`uml_moo` + sync {sec(slow['moo'])}; `cp --sparse=always` + sync {sec(fast['cp'])}",
+    r = cow.row_in_place(work, base, cow_file, host, repeat)
+    o, m = run_of(r.ours), run_of(r.theirs["moo_s"])
+    row("merge in place, tamper record kept (every 4 MiB chunk touched)", sec(o),
+        f"`uml_moo -d` + sync {sec(m)}", f"{m[0] / o[0]:.2f}x", ">= 1x", m[0] >= o[0])
+    cold, warm = cow.row_rebase(work, base, cow_file, host, repeat)
+    oc, qc = run_of(cold.ours), run_of(cold.theirs["qemu"])
+    ow, qw = run_of(warm.ours), run_of(warm.theirs["qemu"])
+    row("rebase (record + verify), base not recorded", sec(oc),
+        f"`qemu-img create` + `rebase` + sync {sec(qc)}", f"{qc[0] / oc[0]:.2f}x", ">= 1x",
+        qc[0] >= oc[0])
+    row("rebase, base already recorded", sec(ow), f"`qemu-img create` + `rebase` + sync {sec(qw)}",
+        f"{qw[0] / ow[0]:.2f}x; {ow[0] / oc[0]:.2f}x the unrecorded time",
+        ">= 1x, never slower than unrecorded", qw[0] >= ow[0] and ow[0] <= oc[0])
+    r = cow.row_merge(work, base, cow_file, host, repeat)
+    o, m, c = run_of(r.ours), run_of(r.theirs["moo_s"]), run_of(r.theirs["cp_s"])
+    vs_moo, vs_cp = m[0] / o[0], o[0] / c[0]
+    row("merge to a new file, durable", sec(o),
+        f"`uml_moo` + sync {sec(m)}; `cp --sparse=always` + sync {sec(c)}",
         f"{vs_moo:.1f}x faster than uml_moo; {vs_cp:.2f}x cp's time", ">= 4x uml_moo, <= 1.0x cp",
         vs_moo >= 4 and vs_cp <= 1.0)
-    rm(out, base, cow, host)
+    for p in (base, cow_file, host):
+        cow.rm(p)
 
 
 def bench_memory(work: Path) -> None:
-    """Peak RSS of the rebase and the merge that undoes it, whole processes."""
-    got: dict[str, int] = {}
-    rnd = random.Random(7)
-    for gib in (1, 16):
-        size = gib * GIB
-        base, host, out, cows = (work / f"m{gib}-{n}" for n in ("base.img", "host.img",
-                                                               "out.img", "cows"))
-        with open(base, "wb") as f:
-            f.truncate(size)
-            for k in range(64):  # 64 MiB of data, spread out
-                f.seek(k * (size // 64))
-                f.write(rnd.randbytes(MIB))
-        subprocess.run(["cp", "--sparse=always", base, host], check=True)
-        with open(host, "r+b") as f:
-            for k in range(256):
-                f.seek(k * (size // 256))
-                f.write(rnd.randbytes(4096))
-        got[f"rebase {gib}"] = sample(pw("cow", "rebase", base, host, "--out-dir", cows))[2]
-        made = next(cows.glob("*.cow"))  # IMG.cow
-        got[f"merge {gib}"] = sample(pw("cow", "merge", made, "-o", out))[2]
-        shutil.rmtree(cows)
-        for p in (base, host, out):
-            p.unlink(missing_ok=True)
-    worst = max(got.values()) / 1024
+    import cow  # bench/cow.py
+
+    got = {k: run_of(v)[2] for k, v in cow.row_memory(work).items()}
     row("peak RSS, merge and rebase, 1 GiB and 16 GiB (sparse), whole process",
-        "; ".join(f"{k} GiB {v / 1024:.1f} MiB" for k, v in got.items()), "", "",
-        "< 64 MiB", worst < 64)
+        "; ".join(f"{k} {v / 1024:.1f} MiB" for k, v in got.items()), "", "", "< 64 MiB",
+        max(got.values()) / 1024 < 64)
 
 
 def bench_clone(work: Path, repeat: int) -> None:
-    try:
-        from build import copy_bench, make_sources  # bench/build.py
-    except ImportError as exc:
-        print(f"clone row skipped: bench/build.py has changed ({exc})")
+    import build  # bench/build.py
+
+    rows = build.copy_bench(work, max(repeat, 5))
+    try:  # (source, method, seconds, CPU seconds, allocated)
+        ours = next(r for r in rows if r[0] == "empty" and "whole process" in r[1])
+        cp = next(r for r in rows if r[0] == "empty" and r[1].startswith("cp"))
+    except StopIteration:
+        print(f"clone row skipped: bench/build.py's rows changed: {rows}")
         return
-    make_sources(work)
-    rows = [r for r in copy_bench(work, max(repeat, 5)) if r[0] == "empty"]
-    ours = next(r for r in rows if r[1].startswith("partwright") and "skip" not in r[1])
-    cp = next(r for r in rows if r[1].startswith("cp"))
-    start = interleaved({"cp": [["cp", "--sparse=always", SEED, work / "cp-start"]]}, 5)["cp"]
+    py = next((r for r in rows if r[0] == "empty" and "pass" in r[1]), None)
     ratio = ours[2] / cp[2]
-    row("clone copy of an empty 2 GiB xfs, fsynced (the engine's copy in-process, as a build"
-        " runs it)", f"{ours[2]:.3f} s, {ours[3] / MIB:.2f} MiB allocated",
-        f"`cp --sparse=always` + fsync {cp[2]:.3f} s, {cp[3] / MIB:.2f} MiB allocated"
-        f" (cp's own start: {start[0] * 1000:.1f} ms)", f"{ratio:.1f}x cp's time",
-        "<= 2x cp, allocating what cp does", ratio <= 2 and ours[3] <= max(cp[3], MIB) * 1.5)
-    for name in ("boot.ext4", "home.ext3", "root.xfs", "cp-start"):
-        (work / name).unlink(missing_ok=True)
+    row("clone copy of an empty 2 GiB xfs, fsynced, whole process",
+        f"{ours[2]:.3f} s (CPU {ours[3]:.3f} s), {ours[-1] / MIB:.2f} MiB allocated"
+        + (f" (of it `python -c pass` {py[2]:.3f} s)" if py else ""),
+        f"`cp --sparse=always` + fsync {cp[2]:.3f} s, {cp[-1] / MIB:.2f} MiB allocated",
+        f"{ratio:.1f}x cp's time", "<= 2x cp, allocating what cp does",
+        ratio <= 2 and ours[-1] <= max(cp[-1], MIB) * 1.5)
+    for r in rows:
+        if r[0] != "empty" and r[1].startswith(("partwright", "cp")):
+            print(f"    ({r[0]}: {r[1]} {r[2]:.3f} s, {r[-1] / MIB:.2f} MiB allocated)")
 
 
 def bench_tui() -> None:
@@ -323,6 +262,8 @@ def main() -> int:
     ap.add_argument("--dir", help="scratch directory (default: a temporary one)")
     ap.add_argument("--only", default="start,cow,memory,clone,tui,planner")
     ap.add_argument("--json", metavar="FILE", help="also write the rows as JSON to FILE")
+    ap.add_argument("--markdown", action="store_true",
+                    help="end with the rows as a Markdown table (the README's)")
     args = ap.parse_args()
     only = set(args.only.split(","))
     if PARTWRIGHT is None:
@@ -348,6 +289,12 @@ def main() -> int:
     print(f"load at the end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"load": [load0, load1], "rows": ROWS}, indent=1))
+    if args.markdown:
+        print("\n| what | partwright | the alternative | ratio | goal | met | load |")
+        print("|---|---|---|---|---|---|---|")
+        for r in ROWS:
+            print("| " + " | ".join(r[k] or "-" for k in ("what", "partwright", "alternative",
+                                                         "ratio", "goal", "met", "load")) + " |")
     return 0
 
 
