@@ -16,6 +16,8 @@ expects; on any other Textual the screen keeps its own.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual._compositor import ChopsUpdate, Compositor
 from textual.screen import Screen
 
@@ -35,7 +37,7 @@ class SparseCompositor(Compositor):
                 self._visible_widgets = everyone
 
 
-def install(screen: Screen[object]) -> bool:
+def install(screen: Screen[Any]) -> bool:
     """Give `screen` the sparse compositor (keeping its state); False when the
     screen's compositor is not the one this was written for."""
     compositor = getattr(screen, "_compositor", None)
