@@ -26,10 +26,6 @@ class DescriptionError(PartwrightError):
     """A KIWI description that cannot be read or is not valid."""
 
 
-class LayoutError(PartwrightError):
-    """A layout value that is impossible (negative size, unknown unit ...)."""
-
-
 class ToolError(PartwrightError):
     """An external tool (mkfs, sfdisk, qemu-img ...) failed: exit status 3."""
 

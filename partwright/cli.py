@@ -4,6 +4,13 @@ Each area has its own module `partwright/cmd_<area>.py` with a
 `register(subparsers)` function that adds its sub-commands and sets
 `func` to a callable `(args) -> int`. Errors from the engine become one
 line on stderr and exit status 2 (3 for a tool failure); never a traceback.
+
+A run imports only the module of the command it runs (and that module
+imports what the command needs when it runs): the other commands appear in
+the top-level parser from the table in `partwright.commands`, so
+`partwright --help` and `partwright preview` do not pay for the COW engine,
+the image engine or rich. `build_parser()` with no argument builds every
+command's parser (for tests and documentation).
 """
 
 from __future__ import annotations
@@ -12,13 +19,11 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NoReturn
 
 from engine.errors import PartwrightError
-
-# sub-command modules, in the order `--help` lists them
-AREAS = ("cmd_layout", "cmd_export", "cmd_edit", "cmd_build", "cmd_cow", "cmd_import", "cmd_diff")
+from partwright.commands import AREAS, COMMANDS, HELP, area_of
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,20 +32,21 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(areas: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. `areas`: the command modules to import and
+    register (`cmd_layout` ...), None: all of them; an empty collection: every
+    command listed with its help only (`partwright --help`)."""
     parser = _Parser(
         prog="partwright",
         description="Design KIWI NG partition layouts, preview the exact table, build the image.",
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    for area in AREAS:
-        try:
-            module = importlib.import_module(f"partwright.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"partwright.{area}":
-                raise
-            continue
-        module.register(sub)
+    for area, names in AREAS:
+        if areas is None or area in areas:
+            importlib.import_module(f"partwright.{area}").register(sub)
+        elif not areas:
+            for name in names:
+                sub.add_parser(name, help=HELP[name])
     _describe(parser)
     return parser
 
@@ -60,13 +66,8 @@ def _describe(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    try:
-        parser = build_parser()  # imports every command: Ctrl-C may come meanwhile
-    except KeyboardInterrupt:
-        sys.stderr.write("partwright: interrupted\n")
-        return 130
+    commands = list(COMMANDS)
     # `partwright` alone and `partwright FILE` open the designer
-    commands = _commands(parser)
     if args_list and args_list[0] not in commands and not args_list[0].startswith("-") \
             and not _names_a_file(args_list[0]):
         sys.stderr.write(f"partwright: error: unknown command '{args_list[0]}' (commands:"
@@ -75,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if not args_list or args_list[0] not in commands and not args_list[0].startswith("-"):
         args_list = ["edit", *args_list]
+    word = next((a for a in args_list if not a.startswith("-")), None)
+    area = area_of(word) if word is not None else None
+    try:  # imports the command's module: Ctrl-C may come meanwhile
+        parser = build_parser(() if area is None else (area,))
+    except KeyboardInterrupt:
+        sys.stderr.write("partwright: interrupted\n")
+        return 130
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:
@@ -98,13 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             " (set PARTWRIGHT_DEBUG=1 for the traceback, and please report it)\n"
         )
         return 3
-
-
-def _commands(parser: argparse.ArgumentParser) -> list[str]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices)
-    return []
 
 
 def _names_a_file(word: str) -> bool:

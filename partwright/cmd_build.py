@@ -20,10 +20,11 @@ from typing import Any
 from engine.errors import PartwrightError
 from engine.host.signals import Interrupted, stopping_signals
 from partwright import render
+from partwright.commands import HELP
 
 
 def register(sub: Any) -> None:
-    b = sub.add_parser("build", help="write the disk image a description gives")
+    b = sub.add_parser("build", help=HELP["build"])
     b.add_argument("file", metavar="FILE", help="KIWI description or bare <type> element")
     b.add_argument("-o", "--output", metavar="IMAGE", required=True, help="the image to write")
     b.add_argument("--format", choices=("raw", "qcow2"), default="raw", help="image format")
@@ -38,7 +39,7 @@ def register(sub: Any) -> None:
     b.add_argument("--json", action="store_true", help="the build report as one JSON object")
     b.set_defaults(func=_stoppable(run_build))
 
-    i = sub.add_parser("inspect", help="read an image back: table, filesystems, clones, partids")
+    i = sub.add_parser("inspect", help=HELP["inspect"])
     i.add_argument("image", metavar="IMAGE",
                    help="a disk image to read: raw, qcow2 (or another format qemu-img reads),"
                         " a UML COW file over its backing file, or a block device (read only)")

@@ -23,10 +23,11 @@ from typing import Any
 from engine import cow as engine_cow
 from engine.errors import CowError
 from engine.host.progress import Progress
+from partwright.commands import HELP
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("cow", help="copy-on-write overlays: create, merge, re-share, check")
+    p = sub.add_parser("cow", help=HELP["cow"])
     p.set_defaults(func=lambda args: _help(p))
     cs = p.add_subparsers(dest="cow_command", metavar="ACTION", parser_class=type(p))
 

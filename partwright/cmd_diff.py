@@ -11,11 +11,12 @@ import argparse
 from typing import Any
 
 from partwright import render
+from partwright.commands import HELP
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "diff", help="compare two layouts: what changes for a device running OLD",
+        "diff", help=HELP["diff"],
         description="Compare OLD and NEW partition by partition (kept, moved, grown, shrunk,"
                     " added, removed, renumbered, identity changed) and say what NEW means for a"
                     " device in the field that runs OLD: in place, re-flash these slots, or"

@@ -16,10 +16,12 @@ import os
 import sys
 from typing import Any
 
+from partwright.commands import HELP
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "edit", help="design a layout interactively (the default command)",
+        "edit", help=HELP["edit"],
         description="Open the designer, a terminal UI, on FILE (ctrl+s saves back losslessly);"
                     " a FILE that does not exist yet starts a new description there; without"
                     " FILE, the built-in example. It needs a terminal: use `partwright preview`"

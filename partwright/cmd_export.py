@@ -17,13 +17,14 @@ from typing import Any
 
 from engine.layout.model import ARCHES, Layout
 from partwright import export_target, render
+from partwright.commands import HELP
 from partwright.source import description_path
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "export",
-        help="write the description (a bare <type> becomes a full, valid one)",
+        help=HELP["export"],
         description="Write FILE with its layout (and any --set edits) to OUT.",
     )
     p.add_argument("file", metavar="FILE", help="KIWI description or bare <type> element")
@@ -46,7 +47,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_export)
 
     e = sub.add_parser(
-        "example", help="write the built-in example description",
+        "example", help=HELP["example"],
         description="Write the example of KIWI's 'Partition Clones' page (root, boot and home"
                     " clones on a 100 GiB disk) as a full description.")
     e.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")

@@ -17,11 +17,12 @@ from typing import Any
 
 from engine.errors import PartwrightError
 from partwright import render
+from partwright.commands import HELP
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "import", help="the KIWI description of an image, device or table dump",
+        "import", help=HELP["import"],
         description="Read IMAGE's table, filesystems, /config.partids and /etc/fstab, show each"
                     " partition's KIWI role, and find the description whose plan is that table"
                     " (or the closest one, with a diagnostic per partition that differs).")

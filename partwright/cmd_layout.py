@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.layout.model import ARCHES, Layout
-from engine.plan.model import Plan
 from partwright import render
+from partwright.commands import HELP
 from partwright.source import description_path
+
+if TYPE_CHECKING:
+    from engine.plan.model import Plan
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "preview", help="print the partition table KIWI would build",
+        "preview", help=HELP["preview"],
         description="Print the partition table KIWI NG 11 builds for FILE, sector for sector,"
                     " then the diagnostics. Exit status 0 (warnings allowed), 1 when the layout"
                     " has errors (or warnings, with --strict), 2 on bad input.")
@@ -28,7 +31,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_preview)
 
     q = sub.add_parser(
-        "partids", help="print /config.partids",
+        "partids", help=HELP["partids"],
         description="Print the /config.partids KIWI writes for FILE, byte for byte. A layout"
                     " with errors prints nothing on stdout, its errors on stderr (exit 1).")
     _source_args(q)
@@ -112,6 +115,8 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def _first_boots(plan: Plan, sizes: list[int]) -> list[Any]:
+    if not sizes:
+        return []
     from engine.plan.first_boot import first_boot
 
     return [first_boot(plan, size) for size in sizes]

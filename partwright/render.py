@@ -11,10 +11,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-
 from engine.units import sectors_text, size_text
-from partwright.output import stdout_console
+from partwright.output import new_table, stdout_console
 
 if TYPE_CHECKING:
     from engine.plan.model import Plan
@@ -49,7 +47,7 @@ def plan_table(plan: Plan) -> None:
         f" {plan.sector_size} bytes; table {plan.table}; firmware {lay.resolved_firmware};"
         f" arch {lay.arch}"
     )
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = new_table(box=None, pad_edge=False, header_style="bold")
     for col in ("Number", "Start (sector)", "End (sector)", "Size"):
         table.add_column(col, justify="right", no_wrap=True)
     for col in ("Code", "Name", "Role", "Clone of"):
@@ -78,7 +76,7 @@ def plan_table(plan: Plan) -> None:
 def build_report(report: Any) -> None:
     """The engine's BuildReport: every partition's identifiers, then one line."""
     console = stdout_console()
-    table = Table(box=None, header_style="bold")
+    table = new_table(box=None, header_style="bold")
     for column in ("#", "name", "fs", "label", "UUID", "PARTUUID", "clone of"):
         table.add_column(column)
     for p in report.partitions:
@@ -123,7 +121,7 @@ def inspect_report(report: Any) -> None:
     console = stdout_console()
     console.print(f"{report.path}: {report.format}, {report.table} table, disk id {report.disk_id},"
                   f" {size_text(report.disk_bytes)}, {size_text(report.allocated_bytes)} allocated")
-    table = Table(box=None, header_style="bold")
+    table = new_table(box=None, header_style="bold")
     for column in ("#", "start", "end", "type", "name", "fs", "label", "UUID", "PARTUUID"):
         table.add_column(column)
     for p in report.partitions:
@@ -171,7 +169,7 @@ def first_boots(boots: list[Any]) -> None:
         console.print(f"[bold]On a {sectors_text(fb.device_sectors)} device ({fb.device_sectors}"
                       f" sectors) after KIWI's first boot:[/]")
         if fb.entries:
-            table = Table(box=None, pad_edge=False, header_style="bold")
+            table = new_table(box=None, pad_edge=False, header_style="bold")
             for col, just in (("Number", "right"), ("Start (sector)", "right"),
                               ("End (sector)", "right"), ("Size", "right"), ("Code", "left"),
                               ("Name", "left"), ("Role", "left"), ("", "left")):
@@ -202,7 +200,7 @@ def import_report(imported: Any, out: str | None) -> None:
                   f"; partids: {read.partids_from or 'none found'}; fstab:"
                   f" {read.fstab_from or 'none found'}", markup=False)
     why = dict(imported.recognised_by)
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = new_table(box=None, pad_edge=False, header_style="bold")
     for col, just in (("Number", "right"), ("Start", "right"), ("End", "right"),
                       ("Size", "right"), ("Code", "left"), ("Name", "left"), ("FS", "left"),
                       ("Role", "left"), ("Key", "left"), ("Mount", "left"),
@@ -240,7 +238,7 @@ def _where(e: Any) -> str:
 def comparison(result: Any) -> None:
     """partwright diff: partition by partition, the notes, the verdict."""
     console = stdout_console()
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = new_table(box=None, pad_edge=False, header_style="bold")
     for col in ("Key", "OLD", "NEW", "Change", "On a device running OLD"):
         table.add_column(col, no_wrap=True)
     for c in result.changes:

@@ -6,8 +6,9 @@ The one place partwright's image and COW code moves bytes between files:
     holes                                  what does not
     allocated_extents                      what is allocated, written or not (FIEMAP)
     copy_bytes                             every byte of a range (copy_file_range)
-    copy_range                             only the data of a range, the target punched
-                                           first: a copy allocates what the source does
+    copy_range                             only the non-zero data of a range, the target
+                                           punched first: a copy allocates what
+                                           `cp --sparse=always` would
     extract                                a range into a new sparse file
     punch_hole, sparsify, write_zeros      make a range read as zeros
 
@@ -20,7 +21,6 @@ punch holes, tmpfs has no FIEMAP).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
@@ -32,8 +32,11 @@ from typing import Any
 COPY_STEP = 64 << 20
 IO_STEP = 1 << 20
 ZEROS = bytes(IO_STEP)
-ZERO_SCAN = 64 << 10  # copy_range(skip_zeros=True): zero-filled chunks of this size stay holes
-READ_STEP = 4 << 20  # copy_range(skip_zeros=True) reads this much at a time
+ZERO_BLOCK = 4 << 10  # copy_range: zero-filled blocks of this size stay holes (as cp's)
+ZERO_SCAN = 64 << 10  # ... tested this many bytes at a time first
+READ_STEP = 4 << 20  # copy_range reads this much at a time
+_ZERO_CHUNK = bytes(ZERO_SCAN)
+_ZERO_BLOCK = bytes(ZERO_BLOCK)
 
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
@@ -44,11 +47,13 @@ _libc: ctypes.CDLL | None = None
 
 
 def _libc_func(name: str) -> Any:
+    """A libc function through the process's own symbols (dlopen(NULL): no
+    ctypes.util, whose find_library runs ldconfig)."""
     global _libc
     if _libc is None:
         try:
-            _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        except OSError:  # pragma: no cover - no libc
+            _libc = ctypes.CDLL(None, use_errno=True)
+        except OSError:  # pragma: no cover - a static interpreter
             return None
     return getattr(_libc, name, None)
 
@@ -251,45 +256,83 @@ def copy_range(
     length: int,
     *,
     punch: bool = True,
-    skip_zeros: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Copy [src_off, src_off+length) of src to dst_off of dst, data extents
-    only (the two may be one file if the ranges do not overlap). Returns the
-    bytes of source data visited.
+    """Copy [src_off, src_off+length) of src to dst_off of dst so that dst
+    allocates no more than `cp --sparse=always` would (the two may be one
+    file if the ranges do not overlap). Returns the bytes of source data
+    visited.
 
-    Without skip_zeros the extents go through copy_file_range (a kernel copy,
-    or a reflink where the filesystem shares blocks). With skip_zeros the data
-    is read once and 64 KiB chunks that hold only zeros are not written: for
-    files from tools that write zeros instead of leaving holes (xfs_admin's
-    and xfs_db's rewritten log)."""
+    Holes (SEEK_DATA) are skipped; the data is read once, and 4 KiB blocks
+    that hold only zeros are not written: tools write zeros instead of
+    leaving holes (mkfs.xfs's log, which tmpfs reports as data; xfs_admin's
+    rewritten log), and those stay holes. The runs that hold data go through
+    copy_file_range (a kernel copy, or a reflink where the filesystem shares
+    blocks). The target range is punched first; with punch=False it must
+    already read as zeros (a new file, a fresh image)."""
     if punch:
         punch_hole(dst_fd, dst_off, length)
+    buf = bytearray(READ_STEP)
     copied = 0
     for start, size in data_extents(src_fd, src_off, src_off + length):
-        target = dst_off + (start - src_off)
-        if skip_zeros:
-            _write_nonzero(src_fd, start, dst_fd, target, size)
-        else:
-            copy_bytes(src_fd, start, dst_fd, target, size)
+        _copy_nonzero(src_fd, start, dst_fd, dst_off + (start - src_off), size, buf)
         copied += size
         if progress is not None:
             progress(copied)
     return copied
 
 
-def _write_nonzero(src_fd: int, start: int, dst_fd: int, target: int, size: int) -> None:
+def _zero(buf: bytearray, at: int, end: int) -> bool:
+    """buf[at:end] holds only zeros (memcmp, no copy)."""
+    if end - at == ZERO_SCAN:
+        return buf.startswith(_ZERO_CHUNK, at, end)
+    if end - at == ZERO_BLOCK:
+        return buf.startswith(_ZERO_BLOCK, at, end)
+    return buf.count(0, at, end) == end - at
+
+
+def nonzero_runs(buf: bytearray, length: int) -> Iterator[tuple[int, int]]:
+    """The (offset, length) runs of buf[:length] whose ZERO_BLOCK blocks are
+    not all zeros, as `cp --sparse=always` finds them. A ZERO_SCAN chunk is
+    tested whole first; in one that is not all zeros, only the blocks whose
+    first byte is zero can be zero blocks (one strided slice finds them)."""
+    run = -1  # where the current run of data started
+    for at in range(0, length, ZERO_SCAN):
+        end = min(at + ZERO_SCAN, length)
+        if _zero(buf, at, end):
+            if run >= 0:
+                yield run, at - run
+                run = -1
+            continue
+        heads = buf[at:end:ZERO_BLOCK]
+        if 0 not in heads:
+            if run < 0:
+                run = at
+            continue
+        for i, head in enumerate(heads):
+            block = at + i * ZERO_BLOCK
+            if head == 0 and _zero(buf, block, min(block + ZERO_BLOCK, end)):
+                if run >= 0:
+                    yield run, block - run
+                    run = -1
+            elif run < 0:
+                run = block
+    if run >= 0:
+        yield run, length - run
+
+
+def _copy_nonzero(src_fd: int, start: int, dst_fd: int, target: int, size: int,
+                  buf: bytearray) -> None:
+    view = memoryview(buf)
     pos = 0
     while pos < size:
-        buf = os.pread(src_fd, min(READ_STEP, size - pos), start + pos)
-        if not buf:
-            raise OSError(f"short read at byte {start + pos}")
-        view = memoryview(buf)
-        for at in range(0, len(buf), ZERO_SCAN):
-            chunk = view[at:at + ZERO_SCAN]
-            if not is_zero(chunk.tobytes()):
-                os.pwrite(dst_fd, chunk, target + pos + at)
-        pos += len(buf)
+        step = min(len(buf), size - pos)
+        got = os.preadv(src_fd, [view[:step]], start + pos)
+        if got == 0:  # past the source's end (a device's size): zeros, left as holes
+            return
+        for at, run in nonzero_runs(buf, got):
+            copy_bytes(src_fd, start + pos + at, dst_fd, target + pos + at, run)
+        pos += got
 
 
 def sparsify(fd: int, start: int, length: int) -> None:

@@ -74,8 +74,7 @@ def _on_extract(step: Callable[[str, FsSpec, Identity], None]) -> Reidentifier:
             try:
                 step(tmp, spec, ident)
                 with open(tmp, "rb") as src:
-                    sparse.copy_range(src.fileno(), 0, img.fileno(), region.offset, region.size,
-                                      skip_zeros=True)
+                    sparse.copy_range(src.fileno(), 0, img.fileno(), region.offset, region.size)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
@@ -155,7 +154,7 @@ def clone_partition(
                 ON_EXTRACT[kind](tmp, clone, ident)
                 with open(tmp, "rb") as src:
                     return sparse.copy_range(src.fileno(), 0, img.fileno(), clone.offset,
-                                             clone.size, skip_zeros=True)
+                                             clone.size)
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)

@@ -193,7 +193,7 @@ def _make_fat(image: str, spec: FsSpec, ident: Identity, workdir: str, staged: s
             fill.fill_vfat(tmp, 0, staged, env)
         with open(tmp, "rb") as src, open(image, "r+b") as dst:
             sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, spec.size,
-                              punch=False, skip_zeros=True)
+                              punch=False)
     finally:
         os.unlink(tmp)
 
@@ -236,7 +236,7 @@ def _make_in_file(image: str, spec: FsSpec, ident: Identity, workdir: str, label
                 fill.kernel_fill(tmp, "btrfs", content, workdir, ident.clamp, ident.epoch, what)
         with open(tmp, "rb") as src, open(image, "r+b") as dst:
             sparse.copy_range(src.fileno(), 0, dst.fileno(), spec.offset, size,
-                              punch=False, skip_zeros=True)
+                              punch=False)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

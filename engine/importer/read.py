@@ -16,19 +16,15 @@ image.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import tempfile
 from dataclasses import replace
 
-from engine.cow import merge_to_new
-from engine.cow.format import is_uml_cow
-from engine.cow.qcow2 import QCOW2_MAGIC
 from engine.errors import PartwrightError
-from engine.host.tools import run
 from engine.image.inspect import InspectedPartition, InspectReport, inspect
+from engine.image.inspect.formats import image_format, write_raw
 from engine.image.metadata import parse_partids
 from engine.importer.dump import looks_like_dump, parse_dump, parse_json
 from engine.importer.files import ROOT_FILESYSTEMS, parse_fstab, read_files
@@ -60,34 +56,17 @@ def read_disk(path: str) -> DiskRead:
             text = fh.read()
         return parse_json(text, path) if text.lstrip("\ufeff \t\r\n").startswith("{") \
             else parse_dump(text, path)
-    fmt = _format(path, head)
+    fmt = image_format(path, head)
     if fmt == "raw":
         return _read_image(path, path, "raw", "image")
     # the root filesystem's files are read from a raw copy: inspect's own is gone when it returns
     scratch = tempfile.mkdtemp(prefix="partwright-import-")
     try:
         raw = os.path.join(scratch, "image.raw")
-        if fmt == "uml-cow":
-            merge_to_new(path, raw, refresh=False)
-        else:
-            run(["qemu-img", "convert", "-O", "raw", path, raw], what=f"reading {fmt}")
+        write_raw(path, fmt, raw)
         return _read_image(raw, path, fmt, "image")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _format(path: str, head: bytes) -> str:
-    """raw, uml-cow, qcow2 or what else qemu-img calls the file."""
-    if is_uml_cow(head):
-        return "uml-cow"
-    if head.startswith(QCOW2_MAGIC):
-        return "qcow2"
-    if shutil.which("qemu-img") is None:
-        return "raw"
-    proc = run(["qemu-img", "info", "--output=json", path], check=False)
-    if proc.returncode != 0:
-        return "raw"
-    return str(json.loads(proc.stdout).get("format", "raw"))
 
 
 def _read_image(raw: str, path: str, fmt: str, kind: str) -> DiskRead:

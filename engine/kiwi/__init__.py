@@ -8,12 +8,21 @@
 - `schema`: which attributes and elements carry the layout, and their syntax
 - `validate`: what KIWI's schema and runtime refuse, before any write
 - `_text_scan`, `_text_edit`: offsets in and edits of the original text
+
+The names below are loaded on first use, so reading a description
+(`engine.kiwi.read`) does not pay for writing or exporting one.
 """
 
-from engine.kiwi.assign import apply_set, apply_sets
-from engine.kiwi.export import description_bytes
-from engine.kiwi.read import Description, TypeInfo, list_types, load, loads
-from engine.kiwi.write import save, to_bytes
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.kiwi.assign import apply_set, apply_sets
+    from engine.kiwi.export import description_bytes
+    from engine.kiwi.read import Description, TypeInfo, list_types, load, loads
+    from engine.kiwi.write import save, to_bytes
 
 __all__ = [
     "Description",
@@ -27,3 +36,23 @@ __all__ = [
     "save",
     "to_bytes",
 ]
+
+_WHERE = {
+    "Description": "engine.kiwi.read",
+    "TypeInfo": "engine.kiwi.read",
+    "apply_set": "engine.kiwi.assign",
+    "apply_sets": "engine.kiwi.assign",
+    "description_bytes": "engine.kiwi.export",
+    "list_types": "engine.kiwi.read",
+    "load": "engine.kiwi.read",
+    "loads": "engine.kiwi.read",
+    "save": "engine.kiwi.write",
+    "to_bytes": "engine.kiwi.write",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'engine.kiwi' has no attribute {name!r}")
+    return getattr(importlib.import_module(where), name)

@@ -19,6 +19,7 @@ engine.kiwi.write can write a changed Layout back losslessly.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,15 +124,21 @@ def _single_children(type_el: etree._Element, source: str) -> dict[str, etree._E
     return seen
 
 
+def _named_children(el: etree._Element, tag: str, parent: str,
+                    source: str) -> Iterator[tuple[etree._Element, str]]:
+    """Each <tag> child of `el` with how a message names it; any other element is refused."""
+    for child in plain_children(el):
+        if child.tag != tag:
+            raise bad(source, child, parent, f"unexpected element <{child.tag}>; only <{tag}> belongs here")
+        name = child.get("name")
+        yield child, f"<{tag} name={shown(name)}>" if name is not None else f"<{tag}>"
+
+
 def _read_partitions(el: etree._Element, source: str) -> tuple[Partition, ...]:
     # a name given twice is read as given: KIWI keeps one partition for it
     # (the planner plans that and says so), the writer refuses to write it
     parts: list[Partition] = []
-    for child in plain_children(el):
-        if child.tag != "partition":
-            raise bad(source, child, "<partitions>", f"unexpected element <{child.tag}>; only <partition> belongs here")
-        name = child.get("name")
-        what = f"<partition name={shown(name)}>" if name is not None else "<partition>"
+    for child, what in _named_children(el, "partition", "<partitions>", source):
         values = {spec.field: _attr(spec, child, source, what) for spec in PARTITION_ATTRS}
         parts.append(Partition(**values))  # type: ignore[arg-type]
     if not parts:
@@ -191,11 +198,7 @@ def _read_systemdisk(el: etree._Element, source: str) -> SystemDisk:
     except ValueProblem as exc:
         raise bad(source, el, "<systemdisk> preferlvm", str(exc)) from None
     volumes: list[Volume] = []
-    for child in plain_children(el):
-        if child.tag != "volume":
-            raise bad(source, child, "<systemdisk>", f"unexpected element <{child.tag}>; only <volume> belongs here")
-        name = child.get("name")
-        what = f"<volume name={shown(name)}>" if name is not None else "<volume>"
+    for child, what in _named_children(el, "volume", "<systemdisk>", source):
         values = {spec.xml: _attr(spec, child, source, what) for spec in VOLUME_ATTRS}
         size_text, free_text = child.get("size"), child.get("freespace")
         all_free = (size_text or "").strip() == "all" or (free_text or "").strip() == "all"

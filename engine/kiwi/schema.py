@@ -133,8 +133,9 @@ PARTITION_ATTR_BY_XML = {spec.xml: spec for spec in PARTITION_ATTRS}
 VOLUME_ATTR_BY_XML = {spec.xml: spec for spec in VOLUME_ATTRS}
 
 _UINT_RE = re.compile(r"^\+?\d+$")
-# characters XML 1.0 cannot hold, even as references
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# characters XML 1.0 cannot hold, even as references (compiled on first use, by re's
+# cache: compiling this class takes milliseconds every reading process would pay)
+_NOT_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _SIZE_RE = re.compile(r"^(\d+)([MG]?)$")
 
 
@@ -241,7 +242,7 @@ def check_value(spec: Spec, value: object) -> None:
             raise ValueProblem(f"{shown(value)} is below {GRAIN}, the smallest start sector KIWI allows")
     elif not isinstance(value, str):
         raise ValueProblem(f"{shown(value)} is not text")
-    elif _NOT_XML.search(value):
+    elif re.search(_NOT_XML, value):
         raise ValueProblem("holds a character XML cannot carry (a control character)")
 
 

@@ -11,11 +11,35 @@
 - `partids`: `/config.partids`, byte for byte
 
 Pure and deterministic (`root_tree` aside, which measures a directory):
-no XML, no images, no COW files.
+no XML, no images, no COW files. The names below load on first use (a
+plan needs no root-tree measuring).
 """
 
-from engine.plan.model import Diagnostic, Entry, FreeRegion, LogicalVolume, Plan
-from engine.plan.planner import plan
-from engine.plan.root_tree import with_root_tree
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.plan.model import Diagnostic, Entry, FreeRegion, LogicalVolume, Plan
+    from engine.plan.planner import plan
+    from engine.plan.root_tree import with_root_tree
 
 __all__ = ["Diagnostic", "Entry", "FreeRegion", "LogicalVolume", "Plan", "plan", "with_root_tree"]
+
+_WHERE = {
+    "Diagnostic": "engine.plan.model",
+    "Entry": "engine.plan.model",
+    "FreeRegion": "engine.plan.model",
+    "LogicalVolume": "engine.plan.model",
+    "Plan": "engine.plan.model",
+    "plan": "engine.plan.planner",
+    "with_root_tree": "engine.plan.root_tree",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'engine.plan' has no attribute {name!r}")
+    return getattr(importlib.import_module(where), name)

@@ -278,8 +278,9 @@ def size_problems(kind: FsKind, size: int) -> list[Problem]:
     out: list[Problem] = []
     if kind in ("fat16", "fat32"):
         bits = 16 if kind == "fat16" else 32
-        low, high = fat_range(bits)
-        geometry = fat_geometry(size, bits)
+        geometry = fat_geometry(size, bits)  # the range (thousands of geometries) only
+        if geometry is None or not geometry.ok:  # when there is a problem to name
+            low, high = fat_range(bits)
         if geometry is None:
             out.append(Problem(
                 "too-small" if size < high else "too-large",

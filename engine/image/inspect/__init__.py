@@ -17,23 +17,18 @@ refreshed), or a block device.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import tempfile
 
-from engine.cow import merge_to_new
-from engine.cow.format import is_uml_cow
-from engine.cow.qcow2 import QCOW2_MAGIC
-from engine.cow.qcow2 import info as qcow2_info
 from engine.errors import PartwrightError, ToolError
 from engine.host import sparse
-from engine.host.tools import run
 from engine.image import gpt
 from engine.image.clone import Region, probe
 from engine.image.inspect.clones import duplicates, find_clones
 from engine.image.inspect.containers import read_container
+from engine.image.inspect.formats import image_format, write_raw
 from engine.image.inspect.model import (
     ClonePair,
     ContainerInfo,
@@ -68,42 +63,16 @@ def inspect(path: str) -> InspectReport:
             head = fh.read(8)
     except OSError as exc:
         raise PartwrightError(f"{path}: cannot read: {exc.strerror}") from None
-    fmt = _format(path, head)
+    fmt = image_format(path, head)
     if fmt == "raw":
         return _inspect_raw(path, path, "block device" if stat.S_ISBLK(st.st_mode) else fmt)
     tmpdir = tempfile.mkdtemp(prefix="partwright-inspect-")
     try:
         raw = os.path.join(tmpdir, "image.raw")
-        if fmt == "uml-cow":
-            merge_to_new(path, raw, refresh=False)
-        else:
-            _convert(path, fmt, raw)
+        write_raw(path, fmt, raw)
         return _inspect_raw(raw, path, fmt)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-def _format(path: str, head: bytes) -> str:
-    """raw, uml-cow, qcow2 or whatever else qemu-img calls the file."""
-    if is_uml_cow(head):
-        return "uml-cow"
-    if head.startswith(QCOW2_MAGIC):
-        return "qcow2"
-    if shutil.which("qemu-img") is None:
-        return "raw"
-    proc = run(["qemu-img", "info", "--output=json", path], check=False)
-    if proc.returncode != 0:
-        return "raw"
-    return str(json.loads(proc.stdout).get("format", "raw"))
-
-
-def _convert(path: str, fmt: str, raw: str) -> None:
-    if fmt == "qcow2":
-        backing = qcow2_info(path, with_map=False, need_backing=False).backing
-        if backing and not os.path.exists(backing):
-            raise PartwrightError(f"{path} is a qcow2 overlay over {backing}, which does not"
-                                  " exist: its disk cannot be read without it")
-    run(["qemu-img", "convert", "-O", "raw", path, raw], what=f"reading {fmt}")
 
 
 def _size(path: str) -> int:

@@ -68,7 +68,9 @@ export DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SESSION_BUS_ADDRESS"
 rauc service --conf={conf} --override-boot-slot=A > {tmp_path}/service.log 2>&1 &
 pid=$!
 for i in $(seq 100); do
-  rauc status --output-format=json > {tmp_path}/status.json 2>/dev/null && break
+  # a loaded machine can answer before the service has settled its booted slot
+  rauc status --output-format=json > {tmp_path}/status.json 2>/dev/null &&
+    ! grep -q '"booted":null' {tmp_path}/status.json && break
   sleep 0.1
 done
 kill $pid; wait $pid
