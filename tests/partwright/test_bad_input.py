@@ -1,7 +1,9 @@
 """The bad-input corpus (tests/data/bad/cases.toml), each case run as a user
-runs it: the real command line in a fresh process, in an empty working
+runs it: the real command line in a process of its own, in an empty working
 directory. Every case must exit with its status, say exactly one line on
-stderr holding its words (never a traceback), and leave nothing behind."""
+stderr holding its words (never a traceback), and leave nothing behind.
+Every FRESH-th case starts a new interpreter (start-up and imports
+included); the others fork from the test worker's command line server."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from tests.support.seed import SEED
 
 BAD = DATA / "bad"
 CASES: list[dict[str, Any]] = tomllib.loads((BAD / "cases.toml").read_text())["case"]
+FRESH = 10
 
 
 def fill(text: str, tmp: Path) -> str:
@@ -48,13 +51,13 @@ def test_the_corpus_is_large_and_every_input_is_used() -> None:
     assert not unused, f"inputs no case uses: {unused}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_bad_input(case: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("index", "case"), enumerate(CASES), ids=[c["name"] for c in CASES])
+def test_bad_input(index: int, case: dict[str, Any], tmp_path: Path) -> None:
     make(case.get("setup", []), tmp_path)
     before = listing(tmp_path)
     stdin = (BAD / case["stdin"]).read_bytes() if "stdin" in case else None
     result = cli(*[fill(a, tmp_path) for a in case["args"]], env=case.get("env"), stdin=stdin,
-                 cwd=tmp_path, timeout=60)
+                 cwd=tmp_path, timeout=60, fresh=index % FRESH == 0)
     assert result.returncode == case["status"], (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]

@@ -21,17 +21,10 @@ from engine.image import lvm
 needs_loop = pytest.mark.skipif(not kernel.has_loop(), reason=kernel.missing("loop") or "")
 
 MIB = 1 << 20
+IMAGE_MIB = 512  # the `image` fixture's size
 PV_SIZE = 128 * MIB
 ORIGIN = 1 * MIB
 CLONES = (160 * MIB, 320 * MIB)
-
-
-@pytest.fixture
-def image(tmp_path: Path) -> Path:
-    path = tmp_path / "disk.img"
-    with open(path, "wb") as fh:
-        fh.truncate(512 * MIB)
-    return path
 
 
 def blkid(image: Path, offset: int) -> dict[str, str]:

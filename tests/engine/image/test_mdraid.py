@@ -20,18 +20,11 @@ pytestmark = pytest.mark.skipif(shutil.which("mdadm") is None and not os.path.ex
                                 reason="mdadm is not installed (Debian mdadm)")
 
 MIB = 1 << 20
+IMAGE_MIB = 256  # the `image` fixture's size
 SIZE = 64 * MIB
 ORIGIN = 1 * MIB
 CLONES = (80 * MIB, 160 * MIB)
 EPOCH = 315532800
-
-
-@pytest.fixture
-def image(tmp_path: Path) -> Path:
-    path = tmp_path / "disk.img"
-    with open(path, "wb") as fh:
-        fh.truncate(256 * MIB)
-    return path
 
 
 def examine(image: Path, offset: int, tmp: Path) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """The planner against KIWI 11.1.6's own partitioning code with real sgdisk/fdisk.
 
-tests/kiwi_oracle.py runs KIWI's DiskBuilder._build_and_map_disk_partitions
+tests/support/kiwi_oracle.py runs KIWI's DiskBuilder._build_and_map_disk_partitions
 on a sparse file and reads the table back; these tests compare every
 partition (number, start, end, code, name) and /config.partids with what
 partwright's planner says, on fixed cases that cover layout.md's rules and

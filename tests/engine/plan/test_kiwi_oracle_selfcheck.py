@@ -1,4 +1,4 @@
-"""Self-check of the KIWI oracle (tests/kiwi_oracle.py) against known KIWI 11.1.6 tables.
+"""Self-check of the KIWI oracle (tests/support/kiwi_oracle.py) against known KIWI 11.1.6 tables.
 
 The seed example must come out exactly as spec/layout.md gives it ("The seed
 example, as KIWI 11 builds it"); the msdos and aarch64 cases pin behaviours
