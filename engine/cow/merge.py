@@ -23,6 +23,7 @@ from engine.cow.files import (
     same_file,
 )
 from engine.cow.format import CowHeader, bitmap_runs, check_length, pack_mtime, read_header
+from engine.cow.tree import LEAF
 from engine.errors import CowError
 from engine.host.atomic import StrPath
 from engine.host.progress import Counter, Progress
@@ -86,12 +87,15 @@ def check(cow: StrPath, backing: str | None = None, full: bool = False,
     new path) gets its record and the COW header brought up to date."""
     if qcow2.is_qcow2(cow):
         return open_checked_qcow2(cow, full, refresh=refresh, progress=progress).verdict
-    return open_checked(cow, backing, full, refresh=refresh, progress=progress).verdict
+    return open_checked(cow, backing, full, refresh=refresh, progress=progress,
+                        upgrade=refresh).verdict
 
 
 def open_checked(cow: StrPath, backing: str | None = None, full: bool = False,
-                 refresh: bool = True, progress: Progress | None = None) -> Opened:
-    """Read and check a COW file and its backing file; CowError if unusable."""
+                 refresh: bool = True, progress: Progress | None = None,
+                 upgrade: bool = False) -> Opened:
+    """Read and check a COW file and its backing file; CowError if unusable.
+    With upgrade (and refresh) a version 1 record is rewritten as a tree."""
     header = read_header(cow)
     fd = open_existing(cow, os.O_RDONLY, "COW file")
     try:
@@ -99,7 +103,8 @@ def open_checked(cow: StrPath, backing: str | None = None, full: bool = False,
     finally:
         os.close(fd)
     path = backing if backing is not None else resolve_backing(header.backing_file, cow)
-    verdict = sidecar.verify(cow, path, header, full=full, refresh=refresh, progress=progress)
+    verdict = sidecar.verify(cow, path, header, full=full, refresh=refresh, progress=progress,
+                             upgrade=upgrade)
     if verdict.how == "rehashed" and refresh:
         header = read_header(cow)
     return Opened(os.fspath(cow), header, path, verdict)
@@ -215,6 +220,15 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
     return MergeResult(os.fspath(out), size, max(copied, 0), run_bytes, opened.verdict.notes)
 
 
+def _add_leaves(ranges: list[tuple[int, int]], off: int, length: int) -> None:
+    """Add the 64 KiB leaves under a run (runs come in order) to ranges."""
+    a, b = off // LEAF, (off + length - 1) // LEAF + 1
+    if ranges and a <= ranges[-1][1]:
+        ranges[-1] = (ranges[-1][0], max(ranges[-1][1], b))
+    else:
+        ranges.append((a, b))
+
+
 def _others(backing: str, cow: StrPath, force: bool) -> tuple[str, ...]:
     others = tuple(sidecar.known_cows(backing, exclude=cow))
     if others and not force:
@@ -261,7 +275,7 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
     Every check runs before the first write. Other COWs over the same
     backing file become invalid: when sidecars show there are any, force is
     required. This COW stays valid (its header mtime is refreshed, and with
-    keep_record its sidecar: the 4 MiB chunks written are re-hashed), since
+    keep_record its record: only the 64 KiB leaves written are hashed again), since
     its sectors now equal the backing file's. Without keep_record its
     sidecar is removed, leaving UML's size and mtime check.
     """
@@ -270,6 +284,8 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
     opened = open_checked(cow, backing)
     header = opened.header
     others = _others(opened.backing, cow, force)
+    if keep_record and opened.verdict.sidecar is not None:
+        opened.verdict.sidecar.check_leaves()  # a corrupt record stops us before any write
     try:
         cfd = os.open(cow, os.O_RDWR | os.O_CLOEXEC)
         cow_writable = True
@@ -286,8 +302,7 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
             raise CowError(f"backing file {opened.backing} changed size while opening it")
         total = sum(n for _, n in byte_runs(cfd, header))
         counter = Counter(progress, "merging", total)
-        chunks: set[int] = set()
-        chunk = opened.verdict.sidecar.chunk if opened.verdict.sidecar else sidecar.CHUNK
+        written: list[tuple[int, int]] = []  # leaf ranges, merged as the runs come
         for off, length in byte_runs(cfd, header):
             base = header.data_offset
             pos = off
@@ -299,13 +314,15 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
                 pos = img + d_len
             if pos < off + length:
                 punch_hole(bfd, pos, off + length - pos)
-            chunks.update(range(off // chunk, (off + length - 1) // chunk + 1))
+            _add_leaves(written, off, length)
             counter.add(length)
         os.fsync(bfd)
         st = os.fstat(bfd)
         if opened.verdict.sidecar is not None and keep_record:
-            sidecar.write(cow, sidecar.update_chunks(opened.verdict.sidecar, bfd, chunks,
-                                                     opened.backing))
+            kept, more = sidecar.update_written(opened.verdict.sidecar, bfd, written,
+                                                opened.backing)
+            sidecar.write(cow, kept)
+            notes.extend(more)
         elif opened.verdict.sidecar is not None:
             os.unlink(sidecar.sidecar_path(cow))
             notes.append(f"note: removed {sidecar.sidecar_path(cow)} (not re-hashed); "

@@ -4,23 +4,26 @@ Each image is compared with the base 4 MiB at a time (memcmp); only chunks
 that differ are drilled down to 64 KiB, 4 KiB and 512-byte sectors. Regions
 that are holes in both files are never read. The differing sectors go to a
 v3 COW over the base (zero sectors stay holes: a set bit over a hole reads
-as zeros). Every COW is then verified by merging it back, chunk by chunk
-from the file on disk, and comparing per-chunk CRC-32 checksums with the
-image's, before it is renamed into place.
+as zeros). All in one pass: each chunk of both files is read once, the
+base's leaves are hashed there for its record (or taken from a current
+record of it), and each chunk written is verified at once by merging it
+back from the file (its bitmap bytes and sectors read back) and comparing
+it with the image's; a last count of the bitmap's bits shows no bit lies
+elsewhere. Only then is the COW renamed into place.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import zlib
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
-from engine.cow import sidecar
+from engine.cow import sidecar, tree
 from engine.cow.files import (
     WORKERS,
     AtomicOutput,
@@ -31,8 +34,8 @@ from engine.cow.files import (
     open_existing,
     same_file,
 )
-from engine.cow.format import CowHeader, bitmap_bytes, header_for, runs_in_bitmap
-from engine.cow.sidecar import CHUNK, zero_digest
+from engine.cow.format import CowHeader, bitmap_bytes, count_sectors, header_for, runs_in_bitmap
+from engine.cow.tree import CHUNK
 from engine.errors import CowError
 from engine.host.atomic import StrPath
 from engine.host.progress import Counter, Progress
@@ -48,7 +51,7 @@ class RebaseItem:
     cow: str
     sectors: int  # sectors that differ from the base
     allocated: int  # bytes the COW file occupies on disk
-    changed_chunks: int  # 4 MiB chunks that differ, each verified by checksum
+    changed_chunks: int  # 4 MiB chunks that differ, each verified by merging it back
 
 
 @dataclass(frozen=True)
@@ -58,18 +61,24 @@ class RebaseResult:
     costs: tuple[tuple[str, int], ...] = ()  # --pick-base: candidate -> differing bytes
 
 
-def diff_runs(a: bytes, b: bytes, offset: int, length: int) -> list[tuple[int, int]]:
+Equal: TypeAlias = Callable[[int, int], bool]
+
+
+def diff_runs(a: bytes | bytearray, b: bytes | bytearray, offset: int, length: int,
+              equal: Equal | None = None) -> list[tuple[int, int]]:
     """(sector, count) runs where a and b (both length bytes, starting at
     image byte offset, a multiple of SECTOR) differ; the sector size is 512.
+    equal(start, end) compares a range of both (default: slices, which copy).
     Iterative (a recursive closure would form a reference cycle that keeps
     both 4 MiB buffers alive until the garbage collector runs)."""
+    same = equal or (lambda x, y: a[x:y] == b[x:y])
     out: list[tuple[int, int]] = []
     stack = [(0, length, 0)]
     while stack:
         start, end, level = stack.pop()
         step = LEVELS[level]
         differing = [pos for pos in range(start, end, step)
-                     if a[pos:min(pos + step, end)] != b[pos:min(pos + step, end)]]
+                     if not same(pos, min(pos + step, end))]
         if level + 1 < len(LEVELS):
             stack.extend((pos, min(pos + step, end), level + 1) for pos in reversed(differing))
             continue
@@ -82,11 +91,35 @@ def diff_runs(a: bytes, b: bytes, offset: int, length: int) -> list[tuple[int, i
     return out
 
 
-def _chunks_with_data(fd: int, size: int) -> set[int]:
+def _memcmp_equal(a: bytearray, b: bytearray) -> Equal | None:
+    """equal(start, end) for two same-size buffers through libc's memcmp:
+    no copies (slices of 4 MiB buffers copy them). None without libc."""
+    import ctypes
+
+    try:
+        memcmp = ctypes.CDLL(None).memcmp
+    except (OSError, AttributeError):  # pragma: no cover - no libc
+        return None
+    memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    memcmp.restype = ctypes.c_int
+    pa = ctypes.addressof((ctypes.c_char * len(a)).from_buffer(a))
+    pb = ctypes.addressof((ctypes.c_char * len(b)).from_buffer(b))
+
+    def equal(start: int, end: int) -> bool:
+        return bool(memcmp(pa + start, pb + start, end - start) == 0)
+
+    return equal
+
+
+def _chunks_of(extents: list[tuple[int, int]]) -> set[int]:
     found: set[int] = set()
-    for off, length in data_extents(fd, 0, size):
+    for off, length in extents:
         found.update(range(off // CHUNK, (off + length - 1) // CHUNK + 1))
     return found
+
+
+def _chunks_with_data(fd: int, size: int) -> set[int]:
+    return _chunks_of(list(data_extents(fd, 0, size)))
 
 
 def _read(fd: int, offset: int, length: int) -> bytes:
@@ -132,103 +165,97 @@ def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
     return [(c, sum(dist(c, img) for img in images) * SECTOR) for c in candidates]
 
 
-def _verify(pool: ThreadPoolExecutor, cfd: int, header: CowHeader, bfd: int,
-            img_sums: dict[int, int], where: str) -> None:
-    """Merge the COW on disk back chunk by chunk: chunks with bits must give
-    the image's checksum, chunks without must be ones equal to the base."""
-    size = header.size
-    per_chunk = CHUNK // SECTOR // 8  # bitmap bytes per chunk
-
-    def merged(job: tuple[int, list[tuple[int, int]]]) -> tuple[int, int]:
-        i, runs = job
-        off = i * CHUNK
-        length = min(CHUNK, size - off)
-        buf = bytearray(_read(bfd, off, length))
-        for s, count in runs:
-            start = s * SECTOR - off
-            end = min(start + count * SECTOR, length)
-            buf[start:end] = _read(cfd, header.data_offset + off + start, end - start)
-        return i, zlib.crc32(buf)
-
-    def jobs() -> Iterator[tuple[int, list[tuple[int, int]]]]:
-        for i in range(-(-size // CHUNK)):
-            piece_len = min(per_chunk, header.bitmap_len - i * per_chunk)
-            piece = os.pread(cfd, piece_len, header.bitmap_offset + i * per_chunk)
-            if piece.strip(b"\0"):
-                yield i, list(runs_in_bitmap(piece, i * per_chunk * 8))
-            elif i in img_sums:
-                _fail(where, i)
-
-    for i, crc in bounded_map(pool, merged, jobs()):
-        if img_sums.get(i) != crc:
-            _fail(where, i)
-
-
 def _fail(where: str, i: int) -> None:
     raise CowError(f"{where}: verification failed: merging the new COW back differs "
                    f"from the image in the 4 MiB block at offset {i * CHUNK}")
 
 
 @dataclass(frozen=True)
-class _ChunkDiff:
+class _Chunk:
     index: int
-    base_digest: str | None  # sha256 for the backing record, if asked for
-    img_sum: int | None  # CRC-32 of the image chunk; None: equal to the base
-    runs: list[tuple[int, int]]
-    pieces: list[tuple[int, bytes]]  # (image offset, non-zero data) to store
+    base: tree.Hashed | None  # the base chunk hashed for the record, if asked for
+    sectors: int  # sectors that differ (their bits, read back from the COW)
 
 
 def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
-              header_raw: bytes, header: CowHeader, base_digests: dict[int, str],
-              base_data: set[int], counter: Counter) -> tuple[int, dict[int, int]]:
+              header_raw: bytes, header: CowHeader, base_hashed: dict[int, tree.Hashed],
+              base_extents: list[tuple[int, int]], counter: Counter) -> tuple[int, int]:
+    """Diff image against the base into dst in one pass. Each 4 MiB chunk is
+    read once from both files: the base's leaves are hashed (unless known),
+    the differing sectors and their bitmap bytes written, then read back and
+    merged over the base chunk, which must give the image chunk. Returns
+    (sectors that differ, chunks that differ)."""
     size = header.size
+    per_chunk = CHUNK // SECTOR // 8  # bitmap bytes per chunk
     ifd = open_existing(image, os.O_RDONLY, "image")
+    fd = dst.fd
 
-    def compare(job: tuple[int, bool]) -> _ChunkDiff:
-        i, need_base = job
+    local = threading.local()  # two 4 MiB buffers per worker, reused: no page faults
+
+    def fill(which: int, src: int, off: int, length: int) -> bytearray:
+        if getattr(local, "bufs", None) is None:
+            local.bufs = (bytearray(CHUNK), bytearray(CHUNK))
+            local.equal = _memcmp_equal(*local.bufs)
+        buf: bytearray = local.bufs[which]
+        n = os.preadv(src, [buf], off)
+        if n < CHUNK:
+            buf[n:] = bytes(CHUNK - n)
+        return buf if length == CHUNK else buf[:length]
+
+    def one(job: tuple[int, list[tuple[int, int]]]) -> _Chunk:
+        i, inside = job
         off = i * CHUNK
         length = min(CHUNK, size - off)
-        b = _read(bfd, off, length)
-        a = _read(ifd, off, length)
-        base_digest = hashlib.sha256(b).hexdigest() if need_base else None
+        b = fill(0, bfd, off, length)
+        a = fill(1, ifd, off, length)
+        hashed = None
+        if i not in base_hashed:
+            leaves = tree.hash_leaves(b, inside)
+            hashed = tree.Hashed(tree.chunk_digest(leaves), leaves)
         if a == b:
-            return _ChunkDiff(i, base_digest, None, [], [])
-        runs = diff_runs(a, b, off, length)
-        pieces = []
+            return _Chunk(i, hashed, 0)
+        runs = diff_runs(a, b, off, length, local.equal if length == CHUNK else None)
         for s, count in runs:
             start = s * SECTOR - off
             piece = a[start:start + count * SECTOR]
             if not is_zero(piece):
-                pieces.append((off + start, piece))
-        return _ChunkDiff(i, base_digest, zlib.crc32(a), runs, pieces)
+                os.pwrite(fd, piece, header.data_offset + off + start)
+        nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
+        where = header.bitmap_offset + i * per_chunk
+        os.pwrite(fd, bitmap_bytes(runs, i * per_chunk * 8, nbytes), where)
+        # verify: merge this chunk back over the base's bytes from what is on disk now
+        sectors = 0
+        for s, count in runs_in_bitmap(os.pread(fd, nbytes, where), i * per_chunk * 8):
+            start = s * SECTOR - off
+            stop = min(start + count * SECTOR, length)
+            b[start:stop] = _read(fd, header.data_offset + off + start, stop - start)
+            sectors += count
+        if b != a:
+            _fail(image, i)
+        return _Chunk(i, hashed, sectors)
 
     try:
         lock(ifd, False, "image", image)
-        os.pwrite(dst.fd, header_raw, 0)
-        os.ftruncate(dst.fd, header.file_len)
-        todo = base_data | _chunks_with_data(ifd, size)
-        img_sums: dict[int, int] = {}
-        sectors = 0
-        per_chunk = CHUNK // SECTOR // 8
+        os.pwrite(fd, header_raw, 0)
+        os.ftruncate(fd, header.file_len)
         nchunks = -(-size // CHUNK)
+        todo = _chunks_of(base_extents) | _chunks_of(list(data_extents(ifd, 0, size)))
+        todo = {i for i in todo if i < nchunks}
         counter.add(sum(min(CHUNK, size - i * CHUNK) for i in range(nchunks) if i not in todo))
-        jobs = ((i, i not in base_digests) for i in sorted(todo) if i < nchunks)
-        for d in bounded_map(pool, compare, jobs):
-            i = d.index
-            if d.base_digest is not None:
-                base_digests[i] = d.base_digest
-            if d.img_sum is not None:
-                img_sums[i] = d.img_sum
-                sectors += _count(d.runs)
-                for off, piece in d.pieces:
-                    os.pwrite(dst.fd, piece, header.data_offset + off)
-                nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
-                os.pwrite(dst.fd, bitmap_bytes(d.runs, i * per_chunk * 8, nbytes),
-                          header.bitmap_offset + i * per_chunk)
-            counter.add(min(CHUNK, size - i * CHUNK))
+        sectors = changed = 0
+        jobs = tree.chunk_extents(base_extents, sorted(todo), size)
+        for c in bounded_map(pool, one, jobs):
+            if c.base is not None:
+                base_hashed[c.index] = c.base
+            sectors += c.sectors
+            changed += c.sectors > 0
+            counter.add(min(CHUNK, size - c.index * CHUNK))
+        if count_sectors(fd, header) != sectors:  # no bit outside the chunks verified
+            raise CowError(f"{image}: verification failed: the new COW's bitmap has bits "
+                           "outside the blocks that differ")
     finally:
         os.close(ifd)
-    return sectors, img_sums
+    return sectors, changed
 
 
 def cow_name(image: StrPath) -> str:
@@ -304,25 +331,29 @@ def _rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: 
         lock(bfd, False, "base file", base_s)
         st = os.fstat(bfd)
         header_raw, header = header_for(3, backing, int(st.st_mtime), size)
-        base_digests: dict[int, str] = {}
+        base_hashed: dict[int, tree.Hashed] = {}
         known = sidecar.current_record(base_s, bfd, [str(out), os.path.dirname(backing)])
         if known is not None:  # the base is recorded and unchanged: no need to hash it again
-            base_digests = dict(enumerate(known.digests))
-        base_data = _chunks_with_data(bfd, size)
+            with contextlib.suppress(CowError):  # unless its leaves are corrupt
+                base_hashed = {i: tree.Hashed(d, known.chunk_leaves(i))
+                               for i, d in enumerate(known.digests)}
+        base_extents = list(data_extents(bfd, 0, size))
         for image, name in zip(image_s, names, strict=True):
             with AtomicOutput(name, force=force) as dst, ThreadPoolExecutor(WORKERS) as pool:
-                sectors, img_sums = _diff_one(pool, bfd, image, dst, header_raw, header,
-                                              base_digests, base_data, counter)
-                _verify(pool, dst.fd, header, bfd, img_sums, image)
+                sectors, changed = _diff_one(pool, bfd, image, dst, header_raw, header,
+                                             base_hashed, base_extents, counter)
                 now = os.fstat(bfd)
                 if (now.st_mtime_ns, now.st_ctime_ns) != (st.st_mtime_ns, st.st_ctime_ns):
                     raise CowError(f"base file {base_s} changed during the rebase")
-                digests = [base_digests.get(i, zero_digest(min(CHUNK, size - i * CHUNK)))
-                           for i in range(-(-size // CHUNK))]
+                for i in range(-(-size // CHUNK)):  # holes in the base and the image
+                    if i not in base_hashed:
+                        length = min(CHUNK, size - i * CHUNK)
+                        base_hashed[i] = tree.Hashed(tree.zero_chunk(length),
+                                                     tree.zero_leaves(length))
                 dst.commit()
-            sidecar.write(name, sidecar.record(backing, bfd, digests))
+            sidecar.write(name, sidecar.record(backing, bfd, base_hashed))
             items.append(RebaseItem(image, str(name), sectors, os.stat(name).st_blocks * 512,
-                                    len(img_sums)))
+                                    changed))
     finally:
         os.close(bfd)
     counter.finish()

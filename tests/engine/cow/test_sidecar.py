@@ -7,6 +7,7 @@ equal-bytes copy is accepted with a note.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -51,8 +52,10 @@ def test_record_contents(setup: tuple[Path, Path]) -> None:
     assert doc["path"] == str(base)
     assert (doc["size"], doc["mtime_ns"], doc["ctime_ns"], doc["dev"], doc["ino"]) == (
         SIZE, st.st_mtime_ns, st.st_ctime_ns, st.st_dev, st.st_ino)
-    assert doc["algorithm"] == "sha256" and doc["chunk"] == 4 << 20
+    assert doc["algorithm"] == "blake3" and doc["chunk"] == 4 << 20 and doc["leaf"] == 64 << 10
     assert len(doc["digests"]) == 3 and len(doc["root"]) == 64
+    assert sorted(doc["leaves"]) == ["0", "1", "2"]  # 64 leaf digests of 32 bytes each
+    assert all(len(base64.b64decode(v)) == 64 * 32 for v in doc["leaves"].values())
 
 
 def test_unchanged_backing_passes_fast(capsys: pytest.CaptureFixture[str],
