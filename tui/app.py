@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,11 @@ class PartwrightApp(App[None]):
         super().__init__()
         self.stop_on_signals = stop_on_signals  # SIGINT, SIGTERM, SIGHUP end the app
         self._stopped = 0  # 128 + the stop signal received
+        if stop_on_signals and threading.current_thread() is threading.main_thread():
+            # from now on, not only once the loop runs (asyncio would turn an
+            # early SIGINT into a cancelled start-up that never ends the app)
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, self._early_signal)
         self.document = document if document is not None else Document.example()
         self.files = FileActions(self, self.document, lambda: self.layout, self._saved,
                                  self._reloaded)
@@ -93,6 +99,16 @@ class PartwrightApp(App[None]):
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._stop, signum)
+
+    def _early_signal(self, signum: int, _frame: object) -> None:
+        """A stop signal before on_load hands them to the loop: kept, and given
+        to the loop when one runs (on_mount ends the app once it is drawn)."""
+        self._stopped = 128 + signum
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_soon_threadsafe(self._stop, signum)
 
     def _stop(self, signum: int) -> None:
         """A stop signal: end the app (the terminal restored), 128 + the signal;
