@@ -93,10 +93,11 @@ def run_preview(args: argparse.Namespace) -> int:
     if args.list_types:
         return _list_types(args)
     plan = make_plan(load_layout(args))
-    if getattr(args, "root_tree", None):  # what the filesystems cannot hold of it
-        from engine.plan.root_tree import with_tree_diagnostics
+    if getattr(args, "root_tree", None):  # what the filesystems (and this host) cannot hold of it
+        from engine.host.mount import loop_mount_refusals
+        from engine.plan.root_tree import KERNEL_FILLED, with_tree_diagnostics
 
-        plan = with_tree_diagnostics(plan, args.root_tree)
+        plan = with_tree_diagnostics(plan, args.root_tree, loop_mount_refusals(KERNEL_FILLED))
     boots = _first_boots(plan, args.device_size or [])
     if args.json:
         data = plan.to_json()

@@ -11,10 +11,11 @@ process left mounted inside its scratch directory (SIGKILL cannot be caught).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from engine.errors import ToolError
+from engine.host import kernel
 from engine.host.tools import run
 
 
@@ -25,6 +26,19 @@ def kernel_has(fstype: str, proc: str = "/proc") -> bool:
             return any(line.split()[-1:] == [fstype] for line in fh if line.strip())
     except OSError:
         return False
+
+
+def loop_mount_refusals(fstypes: Iterable[str]) -> dict[str, str]:
+    """fstype -> why a filesystem of that type in a file cannot be loop
+    mounted here (no root or no loop devices, or not in the kernel)."""
+    found: dict[str, str] = {}
+    for fstype in fstypes:
+        reason = kernel.missing("loop")
+        if reason is None and not kernel_has(fstype):
+            reason = f"the kernel has no {fstype} (not in /proc/filesystems)"
+        if reason is not None:
+            found[fstype] = reason
+    return found
 
 
 @contextmanager

@@ -28,9 +28,9 @@ from engine.image.populate import Share, stage
 from engine.plan.fs_diagnostics import entry_kind
 from engine.plan.fs_limits import fat32_cluster_sectors, fat_chs, label_problems
 from engine.plan.model import Entry, Plan
+from engine.plan.root_tree import KERNEL_FILLED
 
 EXT = ("ext2", "ext3", "ext4")
-KERNEL_FILLED = ("xfs", "btrfs")  # a root tree goes in through a loop mount
 DEFAULT_MOUNTPOINTS = {"root": "/", "boot": "/boot", "efi": "/boot/efi"}
 XFS_BIGTIME = 0x8  # XFS_SB_FEAT_INCOMP_BIGTIME in features_incompat
 

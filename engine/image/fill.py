@@ -21,11 +21,11 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from engine.errors import PartwrightError
-from engine.host import kernel
-from engine.host.mount import kernel_has, loop_mounted
+from engine.host.mount import loop_mount_refusals, loop_mounted
 from engine.host.tools import run
 from engine.host.tree_copy import copy_tree
 from engine.image.populate import Share, add_files
+from engine.plan.root_tree import KERNEL_FILLED
 
 XFS_INODES_PER_CHUNK = 64
 
@@ -103,17 +103,13 @@ def ext_times(image: str, offset: int, staged: str, clamp: int | None, epoch: in
 def check_kernel_fill(specs: Iterable[FsSpecLike]) -> None:
     """Refuse, before anything is written, a root tree for xfs or btrfs
     where the kernel cannot mount them (needs root and loop devices)."""
+    refusals = loop_mount_refusals(KERNEL_FILLED)
     for spec in specs:
-        if spec.kind not in ("xfs", "btrfs"):
-            continue
-        reason = kernel.missing("loop")
-        if reason is None and not kernel_has(spec.kind):
-            reason = f"the kernel has no {spec.kind} (not in /proc/filesystems)"
+        reason = refusals.get(spec.kind)
         if reason is not None:
             raise PartwrightError(
                 f"partition {spec.number} ({spec.key}): filling {spec.kind} from a root tree"
                 f" needs the kernel to write it through a loop mount, as KIWI does: {reason}")
-
 
 
 def kernel_fill(path: str, fstype: str, share: Share, workdir: str, clamp: int | None,

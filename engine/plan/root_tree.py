@@ -5,15 +5,19 @@ into the Layout fields the disk-size estimate reads (root_mbytes,
 root_files, partition_data_mb), with each custom partition's filesystem
 factor applied to the data below its mountpoint.
 
-`with_tree_diagnostics(plan, top)` adds what the plan's filesystems cannot
-hold of the tree (vfat: owners, links, special files, names; squashfs: ACLs)
-as diagnostics, so that `preview --root-tree` says it before any write.
+`with_tree_diagnostics(plan, top, fill_refusals)` adds what the plan's
+filesystems cannot hold of the tree (vfat: owners, links, special files,
+names; squashfs: ACLs) as diagnostics, so that `preview --root-tree` says it
+before any write; and, from `fill_refusals` (what the caller found the host
+cannot loop-mount: engine.host.mount.loop_mount_refusals(KERNEL_FILLED)),
+the xfs and btrfs partitions a tree cannot be written into here.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Mapping
 from dataclasses import replace
 
 from engine.host.root_tree import entries, measure
@@ -23,6 +27,8 @@ from engine.plan.disk_size import root_filesystem_mbytes
 from engine.plan.fs_diagnostics import KIWI_MOUNTS, entry_kind
 from engine.plan.model import Diagnostic, Plan
 from engine.plan.tree_rules import problems
+
+KERNEL_FILLED = ("xfs", "btrfs")  # a root tree goes in through a loop mount (as KIWI does)
 
 
 def with_root_tree(layout: Layout, top: str) -> Layout:
@@ -64,13 +70,24 @@ def tree_mountpoints(plan: Plan) -> dict[str, tuple[str, str]]:
     return found
 
 
-def tree_diagnostics(plan: Plan, top: str) -> list[Diagnostic]:
+def tree_diagnostics(plan: Plan, top: str,
+                     fill_refusals: Mapping[str, str] | None = None) -> list[Diagnostic]:
     """What the filesystems of `plan` cannot hold of the tree at `top`
-    (engine.plan.tree_rules), before anything is written."""
+    (engine.plan.tree_rules), and which of them cannot be filled on this
+    host (`fill_refusals`: filesystem kind -> why the host cannot loop-mount
+    it), before anything is written."""
     mounts = tree_mountpoints(plan)
     names = {e.key: f"partition {e.number} ({e.name or e.key})" for e in plan.entries}
     out: list[Diagnostic] = []
     for key, (mp, kind) in mounts.items():
+        reason = (fill_refusals or {}).get(kind)
+        if reason is not None:
+            out.append(Diagnostic(
+                "tree-needs-loop-mount", "error",
+                f"{names[key]}: filling {kind} from a root tree needs the kernel to write it"
+                f" through a loop mount, as KIWI does: {reason}", key,
+                f"build as root where loop devices exist, or make {mp} ext4"
+                " (mkfs.ext4 -d needs no kernel)"))
         if kind not in ("fat16", "fat32", "squashfs"):
             continue  # ext2/3/4, xfs and btrfs hold everything
         source = os.path.join(top, mp.lstrip("/")) if mp != "/" else top
@@ -91,9 +108,10 @@ def tree_diagnostics(plan: Plan, top: str) -> list[Diagnostic]:
     return out
 
 
-def with_tree_diagnostics(plan: Plan, top: str) -> Plan:
+def with_tree_diagnostics(plan: Plan, top: str,
+                          fill_refusals: Mapping[str, str] | None = None) -> Plan:
     """`plan` with `tree_diagnostics` added among its diagnostics."""
-    found = tree_diagnostics(plan, top)
+    found = tree_diagnostics(plan, top, fill_refusals)
     if not found:
         return plan
     return replace(plan, diagnostics=tuple(ordered([*plan.diagnostics, *found])))

@@ -77,14 +77,8 @@ def type_guid(code: str) -> str | None:
 
 
 def clone_index_order(plan: Plan, key: str) -> tuple[Entry, ...]:
-    """The clones of `key` in clone order (1, 2, ...): KIWI's clone names end
-    in a number that grows with the clone (its id, or the part_id after the
-    origin's)."""
-    def suffix(e: Entry) -> tuple[int, int]:
-        m = re.search(r"(\d+)$", e.key)
-        return (int(m.group(1)) if m else 0, e.number)
-
-    return tuple(sorted(plan.clones_of(key), key=suffix))
+    """The clones of `key` in the plan's clone order (clone_index 1, 2, ...)."""
+    return tuple(sorted(plan.clones_of(key), key=lambda e: e.clone_index))
 
 
 def class_name(entry: Entry) -> str:

@@ -24,7 +24,6 @@ What is built:
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -35,7 +34,7 @@ from engine.image import luks, lvm, mdraid, xts
 from engine.image.filesystems import FsSpec, fs_kind, fs_uuid
 from engine.image.identity import Identity
 from engine.plan.disk_size import MIN_VOLUME_MB, MIN_VOLUME_MB_DEFAULT
-from engine.plan.model import Entry, Plan
+from engine.plan.model import Plan
 
 FAST_ENV = "PARTWRIGHT_LUKS_FAST"
 MIB = 1024 * 1024
@@ -63,7 +62,7 @@ class Container:
     offset: int
     size: int
     clone_of: int | None  # the origin's partition number
-    clone_index: int  # 1, 2 ... for rootclone1, rootclone2; 0 for an origin
+    clone_index: int  # the plan's: 1, 2 ... in creation order; 0 for an origin
     inner: FsSpec | None  # luks, raid: the filesystem inside (its offset: where it is in the image)
     luks_version: str | None = None
     passphrase: str | None = field(default=None, repr=False)
@@ -74,15 +73,6 @@ class Container:
 
     def __repr__(self) -> str:  # the passphrase is never shown
         return f"Container({self.kind}, partition {self.number}, {self.key})"
-
-
-def _clone_index(entry: Entry, clones: dict[str, list[Entry]]) -> int:
-    if entry.clone_of is None:
-        return 0
-    match = re.search(r"clone(\d+)$", entry.key)
-    if match:
-        return int(match.group(1))
-    return [e.key for e in clones.get(entry.clone_of, [])].index(entry.key) + 1
 
 
 def _volume_name(path: str) -> str:
@@ -145,10 +135,6 @@ def plan_containers(
         raise PartwrightError(f"a LUKS key ({luks_key.describe()}) was given, but the layout"
                               " encrypts nothing (no luks attribute)")
     by_number = {s.number: s for s in specs}
-    clones: dict[str, list[Entry]] = {}
-    for entry in plan.entries:
-        if entry.clone_of is not None:
-            clones.setdefault(entry.clone_of, []).append(entry)
     roles = {e.role for e in plan.entries}
     if layout.luks is not None and roles & {"lvm", "raid"}:
         raise PartwrightError("LUKS together with LVM or md RAID is not supported by the build yet")
@@ -161,7 +147,7 @@ def plan_containers(
         base = Container(kind="luks", number=entry.number, key=entry.key,  # kind: set below
                          offset=entry.start * plan.sector_size, size=entry.size_bytes,
                          clone_of=source.number if entry.is_clone else None,
-                         clone_index=_clone_index(entry, clones), inner=None)
+                         clone_index=entry.clone_index, inner=None)
         if layout.luks is not None and source.role == "root":
             spec = by_number.get(entry.number)
             if spec is None:

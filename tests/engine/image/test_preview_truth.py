@@ -27,11 +27,12 @@ from hypothesis import strategies as st
 
 from engine.errors import PartwrightError
 from engine.host import kernel
+from engine.host.mount import loop_mount_refusals
 from engine.image.build import build
 from engine.layout.model import Layout, Partition
 from engine.plan.model import Plan
 from engine.plan.planner import plan as make_plan
-from engine.plan.root_tree import with_tree_diagnostics
+from engine.plan.root_tree import KERNEL_FILLED, with_tree_diagnostics
 from tests.support.image import needs_tools
 
 EXAMPLES = int(os.environ.get("PARTWRIGHT_PROPERTY_EXAMPLES", "0"))
@@ -97,7 +98,7 @@ def _forced(plan: Plan) -> Plan:
 def check(layout: Layout, work: Path, note: Callable[[str], object] = lambda _: None) -> None:
     tree = work / "tree"
     _tree(tree, layout)
-    plan = with_tree_diagnostics(make_plan(layout), str(tree))
+    plan = with_tree_diagnostics(make_plan(layout), str(tree), loop_mount_refusals(KERNEL_FILLED))
     out = work / "disk.img"
     try:
         build(_forced(plan), str(out), root_tree=str(tree), seed="truth")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from engine.errors import PartwrightError
@@ -21,6 +23,15 @@ def test_seed_slots_origin_is_a_clone_n_is_n_and_boot_is_the_roots_child() -> No
     assert [(s.name, s.entry.number) for s in classes["home"].slots] == [
         ("home.0", 7), ("home.1", 5), ("home.2", 6)]
     assert root.slots[1].device == "/dev/disk/by-partlabel/p.lxrootclone1"
+
+
+def test_slot_numbers_are_the_plans_clone_index_not_a_name_suffix() -> None:
+    p = seed_plan()
+    swap = {"homeclone1": "homeclone2", "homeclone2": "homeclone1"}
+    renamed = replace(p, entries=tuple(replace(e, key=swap.get(e.key, e.key)) for e in p.entries))
+    home = {c.name: c for c in slot_classes(renamed, Naming("partlabel"))}["home"]
+    assert [(s.name, s.entry.key, s.entry.clone_index) for s in home.slots] == [
+        ("home.0", "home", 0), ("home.1", "homeclone2", 1), ("home.2", "homeclone1", 2)]
 
 
 @pytest.mark.parametrize(("disk", "number", "path"), [
