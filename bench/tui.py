@@ -11,7 +11,10 @@ Pilot.press is not used for timing: it waits for the process to look idle.
 Two layouts: the seed example (9 partitions) and one of 128 partitions
 (home with 121 clones). Every sample times a `+` on the home row of that
 layout (the 129th entry brings its gpt-entries error); an untimed `-` then
-puts the layout back. Target: under 50 ms.
+puts the layout back. Printed per key: the median and the worst wall time,
+and the median and worst CPU time of this process (time.process_time: what
+other load on the machine does not inflate), with the load average. Goal: a
+median under one 60 Hz frame (16 ms) and a worst case under 50 ms.
 """
 
 from __future__ import annotations
@@ -32,13 +35,14 @@ from tui.app import PartwrightApp  # noqa: E402
 from tui.widgets.partition_list import PartitionList  # noqa: E402
 from tui.widgets.plan_table import PlanTable  # noqa: E402
 
-TARGET_MS = 50.0
+MEDIAN_GOAL_MS = 16.0
+MAX_GOAL_MS = 50.0
 
 
-async def measure(layout: Layout, presses: int) -> tuple[float, float, float, int]:
-    """(median ms, max ms, median CPU ms, table rows after `+`) of `presses`
-    `+` keypresses on the home row. The CPU time is this process's, so other load on the machine
-    shows in the wall time only."""
+async def measure(layout: Layout, presses: int) -> tuple[list[float], list[float], int]:
+    """(wall times, CPU times, table rows after `+`) in seconds of `presses`
+    `+` keypresses on the home row. The CPU time is this process's, so other
+    load on the machine shows in the wall time only."""
     app = PartwrightApp(layout)
     times: list[float] = []
     cpu: list[float] = []
@@ -87,24 +91,24 @@ async def measure(layout: Layout, presses: int) -> tuple[float, float, float, in
                 want = f"homeclone{before + 1}"
                 assert (want in table.row_keys) == (key == "plus"), "the table did not follow"
                 await pilot.pause()
-    return (statistics.median(times) * 1000, max(times) * 1000,
-            statistics.median(cpu) * 1000, rows)
+    return times, cpu, rows
 
 
 def main() -> int:
     big = EXAMPLE_LAYOUT.with_partition("home", clone=121)  # 9 - 2 + 121 = 128 partitions
-    failed = False
+    before = os.getloadavg()[0]
     for label, layout, presses in (("seed example", EXAMPLE_LAYOUT, 30),
                                    ("128 partitions", big, 30)):
-        median, worst, cpu, rows = asyncio.run(measure(layout, presses))
-        ok = median < TARGET_MS
-        failed |= not ok
-        print(f"tui '+' to updated table, {label:15s} median {median:7.2f} ms"
-              f"  (CPU {cpu:6.2f} ms, max {worst:7.2f} ms, {rows} rows; target < {TARGET_MS:.0f} ms)"
-              f"{'' if ok else '  OVER TARGET'}")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    print(f"(load average {load:.1f} on {os.cpu_count()} CPUs while measuring)")
-    return 1 if failed else 0
+        times, cpu, rows = asyncio.run(measure(layout, presses))
+        median, worst = statistics.median(times) * 1000, max(times) * 1000
+        ok = median < MEDIAN_GOAL_MS and worst < MAX_GOAL_MS
+        print(f"tui '+' to updated table, {label:15s} median {median:6.2f} ms  max {worst:6.2f} ms"
+              f"  CPU median {statistics.median(cpu) * 1000:6.2f} ms  max {max(cpu) * 1000:6.2f} ms"
+              f"  ({rows} rows; goal median < {MEDIAN_GOAL_MS:.0f} ms, max < {MAX_GOAL_MS:.0f} ms)"
+              f"{'' if ok else '  OVER'}")
+    print(f"(load average {before:.1f} before, {os.getloadavg()[0]:.1f} after,"
+          f" on {os.cpu_count()} CPUs)")
+    return 0  # a goal missed is reported (OVER), never a failure: load varies
 
 
 if __name__ == "__main__":

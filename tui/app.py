@@ -18,7 +18,7 @@ from typing import Any
 
 from textual import on
 from textual.app import App, SystemCommand
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.screen import Screen
 
 from engine.layout.example import EXAMPLE_LAYOUT
@@ -55,7 +55,11 @@ class PartwrightApp(App[None]):
     # the one piece of state: the Layout and its history, an immutable value;
     # every new value is re-planned and shown (watch_session)
     session: reactive[Session] = reactive(Session.start(EXAMPLE_LAYOUT), init=False,
-                                          always_update=True)
+                                          always_update=True, repaint=False)
+    # App's title repaints the whole screen when it changes; here only the
+    # title bar (it watches them) repaints
+    title: Reactive[str] = Reactive("", compute=False, repaint=False)
+    sub_title: Reactive[str] = Reactive("", compute=False, repaint=False)
 
     def __init__(self, layout: Layout | None = None, *, document: Document | None = None,
                  builder: Builder | None = None, stop_on_signals: bool = False) -> None:

@@ -8,6 +8,8 @@ Severity colours come from the active Textual theme.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from textual.app import App
 from textual.color import Color
 
@@ -59,15 +61,21 @@ def origin_colours(plan: Plan) -> dict[str, str]:
 def entry_colours(plan: Plan, background: str) -> dict[str, str]:
     """A colour for every entry key: origins solid, clones shaded towards `background`."""
     base = origin_colours(plan)
-    bg = Color.parse(background)
     out: dict[str, str] = {}
     for entry in plan.entries:
-        colour = Color.parse(base[entry.clone_of or entry.key])
-        if entry.clone_of:
-            factor = 0.35 if entry.clone_index % 2 else 0.55
-            colour = colour.blend(bg, factor)
-        out[entry.key] = colour.hex
+        factor = (0.35 if entry.clone_index % 2 else 0.55) if entry.clone_of else 0.0
+        out[entry.key] = _shade(base[entry.clone_of or entry.key], background, factor)
     return out
+
+
+@lru_cache(maxsize=1024)
+def _shade(colour: str, background: str, factor: float) -> str:
+    """`colour` blended `factor` of the way towards `background`, as hex (the
+    same few shades on every re-plan: cached)."""
+    shade = Color.parse(colour)
+    if factor:
+        shade = shade.blend(Color.parse(background), factor)
+    return shade.hex
 
 
 def theme_colour(app: App[object], name: str, fallback: str) -> str:

@@ -5,17 +5,47 @@
 - `merge`: COW + backing file into a new flat image, or into the backing file
 - `rebase`: diverged flat images back into one base + per-image COWs
 - `sidecar`: the backing-file record (`COW.backing.json`) and the tamper check
+- `tree`: the record's digest tree (BLAKE3 per 64 KiB leaf, per 4 MiB, root)
 - `qcow2`: qcow2 overlays through qemu-img
 - `files`: COW outputs (engine.host.atomic), locks, sizes, backing paths
 
-Sparse I/O, atomic outputs and progress are engine.host's.
+Sparse I/O, atomic outputs and progress are engine.host's. The public names
+are imported when first used, so a command loads only the modules it runs.
 """
 
-from engine.cow.create import CowInfo, Created, cow_info, create_cow
-from engine.cow.format import CowHeader, read_header
-from engine.cow.merge import MergeResult, check, merge_in_place, merge_to_new, open_checked
-from engine.cow.rebase import RebaseItem, RebaseResult, rebase_images
-from engine.cow.sidecar import Sidecar, Verdict
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.cow.create import CowInfo, Created, cow_info, create_cow
+    from engine.cow.format import CowHeader, read_header
+    from engine.cow.merge import MergeResult, check, merge_in_place, merge_to_new, open_checked
+    from engine.cow.rebase import RebaseItem, RebaseResult, rebase_images
+    from engine.cow.sidecar import Sidecar, Verdict
+
+_WHERE = {
+    "CowInfo": "create", "Created": "create", "cow_info": "create", "create_cow": "create",
+    "CowHeader": "format", "read_header": "format",
+    "MergeResult": "merge", "check": "merge", "merge_in_place": "merge",
+    "merge_to_new": "merge", "open_checked": "merge",
+    "RebaseItem": "rebase", "RebaseResult": "rebase", "rebase_images": "rebase",
+    "Sidecar": "sidecar", "Verdict": "sidecar",
+}
+_MODULES = ("create", "files", "format", "merge", "qcow2", "rebase", "sidecar", "tree")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"engine.cow.{_WHERE[name]}"), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"engine.cow.{name}")
+    else:
+        raise AttributeError(f"module 'engine.cow' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CowHeader",

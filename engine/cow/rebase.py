@@ -15,13 +15,13 @@ elsewhere. Only then is the COW renamed into place.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from engine.cow import sidecar, tree
 from engine.cow.files import (
@@ -43,6 +43,7 @@ from engine.host.sparse import data_extents, is_zero
 
 SECTOR = 512
 LEVELS = (64 << 10, 4 << 10, SECTOR)
+STEP = LEVELS[0]
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,10 @@ class RebaseResult:
 
 
 Equal: TypeAlias = Callable[[int, int], bool]
+Buffer: TypeAlias = bytes | bytearray | mmap.mmap
 
 
-def diff_runs(a: bytes | bytearray, b: bytes | bytearray, offset: int, length: int,
+def diff_runs(a: Buffer, b: Buffer, offset: int, length: int,
               equal: Equal | None = None) -> list[tuple[int, int]]:
     """(sector, count) runs where a and b (both length bytes, starting at
     image byte offset, a multiple of SECTOR) differ; the sector size is 512.
@@ -91,24 +93,49 @@ def diff_runs(a: bytes | bytearray, b: bytes | bytearray, offset: int, length: i
     return out
 
 
-def _memcmp_equal(a: bytearray, b: bytearray) -> Equal | None:
-    """equal(start, end) for two same-size buffers through libc's memcmp:
-    no copies (slices of 4 MiB buffers copy them). None without libc."""
-    import ctypes
+_MEMCMP: list[Any] = []
 
-    try:
-        memcmp = ctypes.CDLL(None).memcmp
-    except (OSError, AttributeError):  # pragma: no cover - no libc
-        return None
-    memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-    memcmp.restype = ctypes.c_int
-    pa = ctypes.addressof((ctypes.c_char * len(a)).from_buffer(a))
-    pb = ctypes.addressof((ctypes.c_char * len(b)).from_buffer(b))
 
-    def equal(start: int, end: int) -> bool:
-        return bool(memcmp(pa + start, pb + start, end - start) == 0)
+def _memcmp() -> Any:
+    """libc's memcmp through ctypes (the GIL released while it runs)."""
+    if not _MEMCMP:
+        import ctypes
 
-    return equal
+        func = ctypes.CDLL(None).memcmp
+        func.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        func.restype = ctypes.c_int
+        _MEMCMP.append(func)
+    return _MEMCMP[0]
+
+
+class _Mapped:
+    """length bytes of fd at offset, without copying them: a private
+    (copy-on-write) mapping of the page cache, so writes into it stay here;
+    read into memory where the file cannot be mapped. addr: its address."""
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        import ctypes
+
+        self.buf: mmap.mmap | bytearray
+        try:
+            self.buf = mmap.mmap(fd, length, offset=offset, access=mmap.ACCESS_COPY)
+        except (OSError, ValueError):
+            self.buf = bytearray(_read(fd, offset, length))
+        self._view: Any = (ctypes.c_char * length).from_buffer(self.buf)
+        self.addr: int = ctypes.addressof(self._view)
+
+    def close(self) -> None:
+        self._view = None
+        if isinstance(self.buf, mmap.mmap):
+            self.buf.close()
+
+
+def _blocks(extents: list[tuple[int, int]]) -> set[int]:
+    """The STEP-sized blocks that (offset, length) extents touch."""
+    found: set[int] = set()
+    for off, length in extents:
+        found.update(range(off // STEP, (off + length - 1) // STEP + 1))
+    return found
 
 
 def _chunks_of(extents: list[tuple[int, int]]) -> set[int]:
@@ -190,47 +217,58 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
     ifd = open_existing(image, os.O_RDONLY, "image")
     fd = dst.fd
 
-    local = threading.local()  # two 4 MiB buffers per worker, reused: no page faults
+    memcmp = _memcmp()
 
-    def fill(which: int, src: int, off: int, length: int) -> bytearray:
-        if getattr(local, "bufs", None) is None:
-            local.bufs = (bytearray(CHUNK), bytearray(CHUNK))
-            local.equal = _memcmp_equal(*local.bufs)
-        buf: bytearray = local.bufs[which]
-        n = os.preadv(src, [buf], off)
-        if n < CHUNK:
-            buf[n:] = bytes(CHUNK - n)
-        return buf if length == CHUNK else buf[:length]
-
-    def one(job: tuple[int, list[tuple[int, int]]]) -> _Chunk:
-        i, inside = job
+    def one(job: tuple[tuple[int, list[tuple[int, int]]], tuple[int, list[tuple[int, int]]]]
+            ) -> _Chunk:
+        (i, inside), (_, in_image) = job
         off = i * CHUNK
         length = min(CHUNK, size - off)
-        b = fill(0, bfd, off, length)
-        a = fill(1, ifd, off, length)
+        b = _Mapped(bfd, off, length)
+        a = _Mapped(ifd, off, length)
+        try:
+            return compare(i, inside, _blocks(inside + in_image), off, length, a, b)
+        finally:
+            a.close()
+            b.close()
+
+    def compare(i: int, inside: list[tuple[int, int]], blocks: set[int], off: int,
+                length: int, a: _Mapped, b: _Mapped) -> _Chunk:
+        """blocks: the 64 KiB blocks of the chunk with data in either file;
+        the others are holes in both, equal without being read."""
+
+        def equal(start: int, end: int) -> bool:  # within one block, or any blocks
+            if end - start <= STEP and start // STEP not in blocks:
+                return True
+            return bool(memcmp(a.addr + start, b.addr + start, end - start) == 0)
+
+        def all_equal() -> bool:
+            return all(equal(k * STEP, min((k + 1) * STEP, length)) for k in sorted(blocks))
+
         hashed = None
         if i not in base_hashed:
-            leaves = tree.hash_leaves(b, inside)
+            leaves = tree.hash_leaves(b.buf, inside)
             hashed = tree.Hashed(tree.chunk_digest(leaves), leaves)
-        if a == b:
+        if all_equal():
             return _Chunk(i, hashed, 0)
-        runs = diff_runs(a, b, off, length, local.equal if length == CHUNK else None)
+        runs = diff_runs(a.buf, b.buf, off, length, equal)
         for s, count in runs:
             start = s * SECTOR - off
-            piece = a[start:start + count * SECTOR]
+            piece = a.buf[start:start + count * SECTOR]
             if not is_zero(piece):
                 os.pwrite(fd, piece, header.data_offset + off + start)
         nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
         where = header.bitmap_offset + i * per_chunk
         os.pwrite(fd, bitmap_bytes(runs, i * per_chunk * 8, nbytes), where)
-        # verify: merge this chunk back over the base's bytes from what is on disk now
+        # verify: merge this chunk back over the base's bytes (a private copy)
+        # from what is on disk now: it must give the image's bytes
         sectors = 0
         for s, count in runs_in_bitmap(os.pread(fd, nbytes, where), i * per_chunk * 8):
             start = s * SECTOR - off
             stop = min(start + count * SECTOR, length)
-            b[start:stop] = _read(fd, header.data_offset + off + start, stop - start)
+            b.buf[start:stop] = _read(fd, header.data_offset + off + start, stop - start)
             sectors += count
-        if b != a:
+        if not all_equal():
             _fail(image, i)
         return _Chunk(i, hashed, sectors)
 
@@ -239,11 +277,13 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
         os.pwrite(fd, header_raw, 0)
         os.ftruncate(fd, header.file_len)
         nchunks = -(-size // CHUNK)
-        todo = _chunks_of(base_extents) | _chunks_of(list(data_extents(ifd, 0, size)))
+        image_extents = list(data_extents(ifd, 0, size))
+        todo = _chunks_of(base_extents) | _chunks_of(image_extents)
         todo = {i for i in todo if i < nchunks}
         counter.add(sum(min(CHUNK, size - i * CHUNK) for i in range(nchunks) if i not in todo))
         sectors = changed = 0
-        jobs = tree.chunk_extents(base_extents, sorted(todo), size)
+        jobs = zip(tree.chunk_extents(base_extents, sorted(todo), size),
+                   tree.chunk_extents(image_extents, sorted(todo), size), strict=True)
         for c in bounded_map(pool, one, jobs):
             if c.base is not None:
                 base_hashed[c.index] = c.base

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from engine.cow.files import WORKERS, bounded_map
@@ -86,7 +86,7 @@ def root_digest(size: int, digests: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def hash_leaves(buf: bytes | bytearray | memoryview, data: Iterable[tuple[int, int]] | None = None,
+def hash_leaves(buf: bytes | bytearray | memoryview | mmap.mmap, data: Iterable[tuple[int, int]] | None = None,
                 first: int = 0, count: int | None = None) -> bytes:
     """Leaf digests of buf (a chunk or a run of whole leaves from it; first
     and count select leaves). data: (offset, length) extents within buf that
@@ -197,6 +197,8 @@ def hash_file(fd: int, size: int, chunks: Iterable[int] | None = None,
             buf += bytes(length - len(buf))
         leaves = hash_leaves(buf, inside)
         return i, Hashed(chunk_digest(leaves), leaves, legacy_chunk(buf) if legacy else None)
+
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(WORKERS) as pool:
         for i, h in bounded_map(pool, one, todo):

@@ -17,7 +17,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from engine.layout.model import Layout
 from engine.plan.model import Plan
-from tui import look
+from tui import compositor, look
 from tui.keys import FOCUS_KEYS
 from tui.widgets.diagnostics import Diagnostics
 from tui.widgets.diff_view import DiffView
@@ -41,6 +41,7 @@ class MainScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
+        compositor.install(self)  # a key repaints only the widgets it changed
         self.xml_source: Callable[[], tuple[str, bool]] | None = None
         self._xml_stale = True
         self._plan: Plan | None = None

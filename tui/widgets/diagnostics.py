@@ -10,7 +10,8 @@ the cursor to its partition.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
+from textual.geometry import Size
+from textual.reactive import Reactive, reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -42,6 +43,10 @@ class Diagnostics(OptionList):
     """One option per diagnostic."""
 
     selected: reactive[str | None] = reactive(None, init=False)
+    # the pane's box is fixed (its height in the stylesheet, the scrollbar always
+    # there, no horizontal scrolling): a diagnostic more or less changes its own
+    # scroll range only, never the screen's layout
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -62,31 +67,42 @@ class Diagnostics(OptionList):
     def show(self, plan: Plan, force: bool = False) -> None:
         self.plan = plan
         items = ordered(plan)
-        self.border_title = f"Diagnostics: {summary(plan)}"
+        title = f"Diagnostics: {summary(plan)}"
+        if title != self.border_title:
+            self.border_title = title  # a new title repaints the pane
         signature = (tuple((d, self._number(d, plan), self.concerns(d, plan)) for d in items),
                      look.severity_colour(self.app, "error"))
         if signature == self.signature and not force:
             return  # the same diagnostics about the same rows: nothing to redraw
-        self.signature = signature
+        old_signature, self.signature = self.signature, signature
         highlighted = self.highlighted
         previous = self.items[highlighted].code if highlighted is not None and highlighted < len(self.items) else None
-        if items and len(items) == len(self.items) and not force:
-            # as many as before (numbers changed): new prompts, same options
-            self.items = items
-            for i, diag in enumerate(items):
-                self.replace_option_prompt_at_index(i, self._prompt(diag, plan))
-            return
         old, self.items = self.items, items
-        self.clear_options()
-        if not items:
-            self.add_option(Option(Text("No problems: KIWI builds this layout as shown.",
-                                        style="italic"), disabled=True))
-        else:
+        if not items or not old or force:
+            self.clear_options()
+            if not items:
+                self.add_option(Option(Text("No problems: KIWI builds this layout as shown.",
+                                            style="italic"), disabled=True))
+                return
             self.add_options([Option(self._prompt(d, plan)) for d in items])
-            codes = [d.code for d in items]
-            new_codes = set(codes) - {d.code for d in old}
-            # a new diagnostic: show the worst first; else keep the user's place
-            self.highlighted = 0 if new_codes or previous not in codes else codes.index(previous)
+        else:
+            # the options in place: a changed one gets its new prompt, the rest stay
+            drawn = old_signature[0] if isinstance(old_signature, tuple) else ()
+            same_colours = isinstance(old_signature, tuple) and old_signature[1] == signature[1]
+            for i, line in enumerate(signature[0][:len(old)]):
+                if not same_colours or i >= len(drawn) or drawn[i] != line:
+                    self.replace_option_prompt_at_index(i, self._prompt(items[i], plan))
+            for _ in range(len(old) - len(items)):
+                self.remove_option_at_index(len(items))
+            if len(items) > len(old):
+                self.add_options([Option(self._prompt(d, plan)) for d in items[len(old):]])
+        codes = [d.code for d in items]
+        new_codes = set(codes) - {d.code for d in old}
+        # a new diagnostic: show the worst first; else keep the user's place
+        if new_codes or previous not in codes:
+            self.highlighted = 0
+        elif previous is not None:
+            self.highlighted = codes.index(previous)
 
     @staticmethod
     def _number(diag: Diagnostic, plan: Plan) -> int | None:

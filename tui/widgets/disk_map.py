@@ -16,6 +16,7 @@ from rich.segment import Segment as RichSegment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -80,25 +81,32 @@ class DiskMap(Widget):
         self._pixels: list[str] = []  # segment key of every pixel, for clicks
         self._drawn: tuple[object, ...] | None = None
         self._lines: list[Strip] = []
+        self._segments: tuple[Segment, ...] = ()
+        self._background = ""
 
     def show(self, plan: Plan) -> None:
+        """Draw `plan`; the map is drawn again only when what it shows changed."""
         self.plan = plan
+        background = look.background(self.app)
+        segs = tuple(segments(plan, look.entry_colours(plan, background)))
+        if (segs, background) == (self._segments, self._background):
+            return
+        self._segments, self._background = segs, background
         self.refresh()
 
     def watch_selected(self, key: str | None) -> None:
-        self.refresh()
+        # the selection is marked on the label line only
+        self.refresh(Region(0, BAR_ROWS, max(1, self.content_size.width), 1))
 
     def _draw(self, width: int) -> list[Strip]:
         """The map's lines for `width` cells (cached until the plan, the width,
         the selection or the theme changes)."""
         plan = self.plan
         assert plan is not None
-        bg = look.background(self.app)
-        key = (id(plan), width, self.selected, bg)
+        segs = list(self._segments)
+        key = (self._segments, width, self.selected, self._background)
         if key == self._drawn:
             return self._lines
-        colours = look.entry_colours(plan, bg)
-        segs = segments(plan, colours)
         counts = allocate([s.sectors for s in segs], width * 2)
         pixels: list[Segment] = []
         for seg, count in zip(segs, counts, strict=True):

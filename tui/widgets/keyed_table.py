@@ -23,7 +23,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -64,32 +64,58 @@ class KeyedTable(ScrollView, can_focus=True):
         self.fixed_height = fixed_height  # its height does not follow its rows
         self.row_keys: list[str] = []
         self.row_cells: list[tuple[Cell, ...]] = []
+        self.row_sigs: list[object] = []  # each row's content, hashable (what a strip shows)
         self.widths: tuple[int, ...] = tuple(len(c.label) for c in columns)
         self.cursor_row = 0
         self._strips: dict[tuple[object, ...], Strip] = {}
+        self._lengths: dict[object, tuple[int, ...]] = {}  # a row's cell widths, by content
         self._index: dict[str, int] = {}
 
     # --- data ----------------------------------------------------------------
     def set_rows(self, rows: list[tuple[str, list[Cell]]], cursor_key: str | None = None) -> None:
-        """Replace the rows; the cursor goes to `cursor_key` (else stays at its index)."""
+        """Replace the rows; the cursor goes to `cursor_key` (else stays at its index).
+        Only the visible lines whose row (or cursor) changed are drawn again."""
+        before = (self.row_sigs, self.widths, self.cursor_row, self.scroll_offset)
         self.row_keys = [key for key, _ in rows]
         self.row_cells = [tuple(cells) for _, cells in rows]
+        self.row_sigs = [_signature(cells) for cells in self.row_cells]
         self._index = {key: i for i, key in enumerate(self.row_keys)}
-        widths = [len(c.label) for c in self.columns]
-        for cells in self.row_cells:
-            for i, cell in enumerate(cells):
-                length = cell_len(cell) if isinstance(cell, str) else cell.cell_len
-                if length > widths[i]:
-                    widths[i] = length
-        self.widths = tuple(widths)
         if len(self._strips) > 4096:
             self._strips.clear()
+            self._lengths.clear()
+        widths = [len(c.label) for c in self.columns]
+        for sig, cells in zip(self.row_sigs, self.row_cells, strict=True):
+            lengths = self._lengths.get(sig)
+            if lengths is None:
+                lengths = self._lengths[sig] = tuple(
+                    cell_len(cell) if isinstance(cell, str) else cell.cell_len for cell in cells)
+            widths = [max(w, n) for w, n in zip(widths, lengths, strict=False)]
+        self.widths = tuple(widths)
         total = sum(self.widths) + GAP * (len(self.widths) - 1) + 1
         self._set_virtual_size(Size(total, len(self.row_keys) + 1))
         index = self._index.get(cursor_key, self.cursor_row) if cursor_key else self.cursor_row
         self.cursor_row = max(0, min(index, len(self.row_keys) - 1))
         self._scroll_to_cursor()
-        self.refresh()
+        self._refresh_changed(*before)
+
+    def _refresh_changed(self, sigs: list[object], widths: tuple[int, ...], cursor: int,
+                         scroll: object) -> None:
+        """Mark for drawing the visible lines that differ from what was drawn
+        with `sigs`, `widths`, `cursor` at `scroll` (all of them when the
+        columns or the scroll position moved)."""
+        if widths != self.widths or scroll != self.scroll_offset or not self.is_mounted:
+            self.refresh()
+            return
+        top = int(self.scroll_offset.y)
+        lines = max(0, self.scrollable_content_region.height - 1)
+        width = self.scrollable_content_region.width
+        new = self.row_sigs
+        for line in range(lines):
+            i = top + line
+            old_sig = sigs[i] if i < len(sigs) else None
+            new_sig = new[i] if i < len(new) else None
+            if old_sig != new_sig or (i in (cursor, self.cursor_row) and cursor != self.cursor_row):
+                self.refresh(Region(0, line + 1, width, 1))
 
     def _set_virtual_size(self, size: Size) -> None:
         """A new virtual size re-lays the whole screen out (for the scrollbars).
@@ -164,9 +190,10 @@ class KeyedTable(ScrollView, can_focus=True):
         index = max(0, min(index, len(self.row_keys) - 1))
         if index == self.cursor_row:
             return
+        before = (self.row_sigs, self.widths, self.cursor_row, self.scroll_offset)
         self.cursor_row = index
         self._scroll_to_cursor()
-        self.refresh()
+        self._refresh_changed(*before)
         if announce:
             self.on_row_highlighted(self.row_keys[index])
 
@@ -232,10 +259,9 @@ class KeyedTable(ScrollView, can_focus=True):
                 line.append(" " * pad)
         return line
 
-    def _row_strip(self, cells: tuple[Cell, ...]) -> Strip:
+    def _row_strip(self, cells: tuple[Cell, ...], sig: object = None) -> Strip:
         """The row's cells laid out, unstyled by the widget (cached by content)."""
-        key = (tuple(c if isinstance(c, str) else (c.plain, tuple(c.spans), str(c.style))
-                     for c in cells), self.widths)
+        key = (sig if sig is not None else _signature(cells), self.widths)
         strip = self._strips.get(key)
         if strip is None:
             text = self._line(cells)
@@ -254,10 +280,16 @@ class KeyedTable(ScrollView, can_focus=True):
             index = scroll_y + y - 1
             if not 0 <= index < len(self.row_cells):
                 return Strip.blank(width, style)
-            strip = self._row_strip(self.row_cells[index])
+            strip = self._row_strip(self.row_cells[index], self.row_sigs[index])
             if index == self.cursor_row:
                 name = "keyed-table--cursor" if self.has_focus else "keyed-table--cursor-blurred"
                 style = style + self.get_component_rich_style(name)
         # the line's style goes under the cells' own colours, the full width
         return (strip.extend_cell_length(scroll_x + width)
                 .crop(scroll_x, scroll_x + width).apply_style(style))
+
+
+def _signature(cells: tuple[Cell, ...]) -> tuple[object, ...]:
+    """What a row shows, hashable: two rows of equal signature draw the same."""
+    return tuple(c if isinstance(c, str) else (c.plain, tuple(c.spans), str(c.style))
+                 for c in cells)
