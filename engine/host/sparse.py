@@ -20,13 +20,15 @@ punch holes, tmpfs has no FIEMAP).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import fcntl
 import os
 import struct
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ctypes
 
 # bytes moved per syscall: big enough that syscalls do not matter
 COPY_STEP = 64 << 20
@@ -48,7 +50,10 @@ _libc: ctypes.CDLL | None = None
 
 def _libc_func(name: str) -> Any:
     """A libc function through the process's own symbols (dlopen(NULL): no
-    ctypes.util, whose find_library runs ldconfig)."""
+    ctypes.util, whose find_library runs ldconfig; ctypes itself loaded on
+    first use, so a copy that punches nothing never imports it)."""
+    import ctypes
+
     global _libc
     if _libc is None:
         try:
@@ -65,6 +70,8 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
     func = _libc_func("sync_file_range")
     if func is None or length <= 0:
         return
+    import ctypes
+
     func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     func(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
@@ -73,6 +80,8 @@ def _fallocate() -> Callable[[int, int, int, int], int] | None:
     func = _libc_func("fallocate")
     if func is None:  # pragma: no cover
         return None
+    import ctypes
+
     func.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
     func.restype = ctypes.c_int
     result: Callable[[int, int, int, int], int] = func
@@ -192,6 +201,8 @@ def punch_hole(fd: int, offset: int, length: int) -> None:
     if func is not None:
         if func(fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length) == 0:
             return
+        import ctypes
+
         err = ctypes.get_errno()
         if err not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.ENODEV):
             raise OSError(err, os.strerror(err))
@@ -248,16 +259,8 @@ def holes(fd: int, start: int, length: int) -> list[tuple[int, int]]:
     return found
 
 
-def copy_range(
-    src_fd: int,
-    src_off: int,
-    dst_fd: int,
-    dst_off: int,
-    length: int,
-    *,
-    punch: bool = True,
-    progress: Callable[[int], None] | None = None,
-) -> int:
+def copy_range(src_fd: int, src_off: int, dst_fd: int, dst_off: int, length: int, *,
+               punch: bool = True, progress: Callable[[int], None] | None = None) -> int:
     """Copy [src_off, src_off+length) of src to dst_off of dst so that dst
     allocates no more than `cp --sparse=always` would (the two may be one
     file if the ranges do not overlap). Returns the bytes of source data
@@ -284,11 +287,8 @@ def copy_range(
 
 def _zero(buf: bytearray, at: int, end: int) -> bool:
     """buf[at:end] holds only zeros (memcmp, no copy)."""
-    if end - at == ZERO_SCAN:
-        return buf.startswith(_ZERO_CHUNK, at, end)
-    if end - at == ZERO_BLOCK:
-        return buf.startswith(_ZERO_BLOCK, at, end)
-    return buf.count(0, at, end) == end - at
+    zeros = _ZERO_CHUNK if end - at == ZERO_SCAN else _ZERO_BLOCK if end - at == ZERO_BLOCK else None
+    return buf.startswith(zeros, at, end) if zeros else buf.count(0, at, end) == end - at
 
 
 def nonzero_runs(buf: bytearray, length: int) -> Iterator[tuple[int, int]]:
