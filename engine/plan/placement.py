@@ -63,6 +63,20 @@ def _align_down(sector: int) -> int:
     return sector // GRAIN * GRAIN
 
 
+def _cut(blocks: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    """`blocks` (disjoint, in disk order) without the sectors start..end."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in blocks:
+        if hi < start or lo > end:
+            out.append((lo, hi))
+            continue
+        if lo < start:
+            out.append((lo, start - 1))
+        if hi > end:
+            out.append((end + 1, hi))
+    return out
+
+
 class GptTable:
     """sgdisk 1.0.9 on an empty GPT with 128 entries, as KIWI 11 drives it."""
 
@@ -73,8 +87,32 @@ class GptTable:
         self.first_usable = GPT_HEAD
         self.last_usable = disk_sectors - GPT_TAIL - 1
         self.slots: list[Slot] = []
+        # the free blocks and numbers of self.slots[:_counted] (that list): each
+        # new slot is cut out of them once, not every slot sorted again per add
+        self._counted_list: list[Slot] | None = None
+        self._counted = 0
+        self._blocks: list[tuple[int, int]] = []
+        self._numbers: set[int] = set()
 
     def _free_blocks(self) -> list[tuple[int, int]]:
+        """The free runs of sectors between first_usable and last_usable, in
+        disk order."""
+        slots = self.slots
+        if self._counted_list is not slots or self._counted > len(slots):  # replaced
+            self._counted_list, self._counted, self._numbers = slots, 0, set()
+            usable = self.first_usable <= self.last_usable
+            self._blocks = [(self.first_usable, self.last_usable)] if usable else []
+        while self._counted < len(slots):
+            slot = slots[self._counted]
+            if not self.first_usable <= slot.start <= slot.end <= self.last_usable:
+                return self._free_blocks_of_all()  # never made by add(): the slow rule
+            self._blocks = _cut(self._blocks, slot.start, slot.end)
+            self._numbers.add(slot.number)
+            self._counted += 1
+        return list(self._blocks)
+
+    def _free_blocks_of_all(self) -> list[tuple[int, int]]:
+        self._counted_list = None
         blocks: list[tuple[int, int]] = []
         cursor = self.first_usable
         for slot in sorted(self.slots, key=lambda s: s.start):
@@ -84,6 +122,12 @@ class GptTable:
         if cursor <= self.last_usable:
             blocks.append((cursor, self.last_usable))
         return blocks
+
+    def _in_use(self, number: int) -> bool:
+        """Whether a slot has `number` (right after `_free_blocks`, which counts them)."""
+        if self._counted_list is self.slots:
+            return number in self._numbers
+        return any(s.number == number for s in self.slots)
 
     def _block_of(self, sector: int) -> tuple[int, int] | None:
         for lo, hi in self._free_blocks():
@@ -107,10 +151,10 @@ class GptTable:
         if number < 1 or number > GPT_MAX_ENTRIES:
             raise PlacementError("table-full", number, f"Could not create partition {number}:"
                                  f" the table has {GPT_MAX_ENTRIES} entries")
-        if any(s.number == number for s in self.slots):
+        blocks = self._free_blocks()
+        if self._in_use(number):
             raise PlacementError("number-in-use", number,
                                  f"Could not create partition {number}: the number is in use")
-        blocks = self._free_blocks()
         if not blocks:
             raise PlacementError("no-space", number,
                                  f"Could not create partition {number}: no free space")

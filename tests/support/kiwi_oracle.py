@@ -86,8 +86,9 @@ Speed: sgdisk does ``sync(); sleep(1)`` after every write, sfdisk sleeps
 0.25 s: 19.6 s for the seed example, 3.3 s for a 7-row msdos table. When a C
 compiler is present the oracle preloads a tiny library (built once, cached in
 the temp dir as kiwi-oracle-nosleep-UID-HASH.so) that makes sleep/nanosleep/
-sync no-ops for the tools; the tables are byte-for-byte the same (checked)
-and a call takes about 0.5 s (0.23 s of it schematron compilation).
+sync and the fsync of the scratch disk file no-ops for the tools; the
+tables are byte-for-byte the same (checked) and a call takes about 0.5 s
+(0.23 s of it schematron compilation, which the server does once).
 ``KIWI_ORACLE_NO_SHIM=1`` turns it off.
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 #: sgdisk sleeps 1 s after every write (sync(); sleep(1) before it asks the
 #: kernel to re-read the table) and sfdisk 0.25 s. On a plain file that wait
-#: protects nothing; this preload library turns the waits and the global
-#: sync() into no-ops for the tools KIWI runs. Every byte they write is the same.
+#: protects nothing; this preload library turns the waits, the global sync()
+#: and the flushes of the scratch disk file (fsync, fdatasync: it is removed
+#: afterwards) into no-ops for the tools KIWI runs. Every byte they write is
+#: the same.
 _NOSLEEP_C = r"""
 #include <time.h>
 #include <unistd.h>
@@ -25,12 +27,9 @@ int nanosleep(const struct timespec *a, struct timespec *b) { (void)a; (void)b; 
 int clock_nanosleep(clockid_t c, int f, const struct timespec *a, struct timespec *b)
 { (void)c; (void)f; (void)a; (void)b; return 0; }
 void sync(void) { }
+int fsync(int fd) { (void)fd; return 0; }
+int fdatasync(int fd) { (void)fd; return 0; }
 """
-
-
-# ---------------------------------------------------------------------------
-# parent side: no KIWI import here
-# ---------------------------------------------------------------------------
 
 
 def nosleep_library(private_dir: Path) -> str | None:

@@ -10,6 +10,7 @@ starts from a clean KIWI.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import subprocess
@@ -30,6 +31,7 @@ class OracleServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.support.kiwi_server"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, text=True, bufsize=1, cwd=ROOT)
+            atexit.register(self.close)  # the server ends with its worker, and is waited for
         return self.proc
 
     def run(self, xml_text: str, arch: str = "x86_64", root_mbytes: int = 1024,
