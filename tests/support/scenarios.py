@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from engine.layout.model import Partition
 from tests.support.tui import SIZE, designer, go_to
@@ -72,6 +72,23 @@ async def diff_tab(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+def updater_tab(target: str, disk: str | None = None) -> Drive:
+    """+ on home, then the Updater tab with `target` chosen (slots named by
+    `disk`'s device paths when given)."""
+    async def drive(pilot: Pilot[None]) -> None:
+        await home_plus(pilot)
+        main = designer(pilot).main
+        main.query_one("#tabs").active = "tab-updater"
+        await pilot.pause()
+        main.query_one("#target-name", Select).value = target
+        if disk is not None:
+            main.query_one("#target-naming", Select).value = "disk"
+            await pilot.pause()
+            main.query_one("#target-disk", Input).value = disk
+        await pilot.pause()
+    return drive
+
+
 async def light(pilot: Pilot[None]) -> None:
     await pilot.press("ctrl+t")
     await home_plus(pilot)
@@ -94,4 +111,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("help_screen", keys("question_mark"), "the keys"),
     Scenario("diff_tab", diff_tab, "+ on home, the Diff tab: the verdict for a device in the field",
              picture="diff"),
+    Scenario("updater_tab_rauc", updater_tab("rauc", "/dev/mmcblk0"),
+             "+ on home, the Updater tab: RAUC's system.conf with the new slot, by device path",
+             picture="updater"),
+    Scenario("updater_tab_mender", updater_tab("mender"),
+             "the Updater tab on Mender: no files, and the diagnostics say why"),
 )

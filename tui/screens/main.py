@@ -1,5 +1,5 @@
 """The designer's main screen: settings, partition list, table (and partids,
-XML tabs), disk map, diagnostics. It lays the widgets out and hands them the
+XML, Diff, Updater tabs), disk map, diagnostics. It lays the widgets out and hands them the
 Layout and Plan; the app owns the state. The selected partition is one
 reactive here, `selected`, bound into every view that shows it (the
 partition list, the table, the disk map, the diagnostics)."""
@@ -26,6 +26,7 @@ from tui.widgets.partition_list import PartitionList
 from tui.widgets.plan_table import PlanTable
 from tui.widgets.settings import Settings
 from tui.widgets.sources import SourceView
+from tui.widgets.target_view import TITLES, TargetView
 from tui.widgets.title_bar import TitleBar
 
 NARROW = 100  # below this width the settings pane folds away (key s shows it)
@@ -62,6 +63,8 @@ class MainScreen(Screen[None]):
                         yield SourceView("xml", id="xml")
                     with TabPane("Diff", id="tab-diff"):
                         yield DiffView(id="diff")
+                    with TabPane("Updater", id="tab-updater"):
+                        yield TargetView(id="updater")
         yield DiskMap(id="map").data_bind(MainScreen.selected)
         yield Diagnostics(id="diagnostics").data_bind(MainScreen.selected)
         yield Footer()
@@ -94,15 +97,32 @@ class MainScreen(Screen[None]):
             f"Disk {look.human_bytes(plan.disk_bytes)}{est} · {plan.table} ·"
             f" {layout.resolved_firmware} · {layout.arch} · {len(plan.entries)} partitions"
         )
-        self.query_one(Diagnostics).show(plan)
+        self._show_target(plan)
         self._plan = plan
         self.opened = self.opened or plan
         self._xml_stale = True
         self._refresh_sources()
 
+    def _show_target(self, plan: Plan) -> None:
+        """The chosen updater's export (the engine writes it) and the
+        diagnostics, the plan's and that export's."""
+        view = self.query_one(TargetView)
+        export = view.update(plan)
+        extra = [d for d in export.diagnostics if d.code != "layout-errors"] if export else []
+        source = TITLES[export.target] if export else ""
+        self.query_one(Diagnostics).show(plan, extra=extra, source=source)
+
+    @on(TargetView.Changed)
+    def _target_changed(self) -> None:
+        if self._plan is not None:
+            self._show_target(self._plan)
+            self._refresh_sources()
+
     def _refresh_sources(self) -> None:
         """The partids and XML tabs are drawn when shown (the XML costs a write)."""
         active = self.query_one(TabbedContent).active
+        if active == "tab-updater":
+            self.query_one(TargetView).paint()
         if active == "tab-diff" and self._plan is not None and self.opened is not None:
             from engine.diff import compare, side_of_plan
 

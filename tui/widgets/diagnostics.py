@@ -9,6 +9,8 @@ the cursor to its partition.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import Reactive, reactive
@@ -25,12 +27,12 @@ MARK: dict[Severity, str] = {"error": "✖", "warning": "▲", "info": "●"}
 CONCERNS = "▸"  # leads a diagnostic about the selected partition
 
 
-def ordered(plan: Plan) -> list[Diagnostic]:
-    return sorted(plan.diagnostics, key=lambda d: ORDER.get(d.severity, 3))
+def ordered(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    return sorted(diagnostics, key=lambda d: ORDER.get(d.severity, 3))
 
 
-def summary(plan: Plan) -> str:
-    counts = {s: sum(1 for d in plan.diagnostics if d.severity == s) for s in ORDER}
+def summary(diagnostics: Sequence[Diagnostic]) -> str:
+    counts = {s: sum(1 for d in diagnostics if d.severity == s) for s in ORDER}
     parts = []
     for severity, n in counts.items():
         if n:
@@ -52,6 +54,8 @@ class Diagnostics(OptionList):
         super().__init__(id=id)
         self.items: list[Diagnostic] = []
         self.plan: Plan | None = None
+        self.extra: tuple[Diagnostic, ...] = ()  # the chosen updater's diagnostics
+        self.source = ""  # that updater's name
         self.signature: object = None
 
     def watch_selected(self, key: str | None) -> None:
@@ -64,13 +68,20 @@ class Diagnostics(OptionList):
             return False
         return origin_key(plan, diag.partition) == origin_key(plan, self.selected)
 
-    def show(self, plan: Plan, force: bool = False) -> None:
+    def show(self, plan: Plan, force: bool = False,
+             extra: Sequence[Diagnostic] | None = None, source: str = "") -> None:
+        """The plan's diagnostics and `extra` ones, about the file `source`
+        writes (the chosen updater's; None: those last given)."""
         self.plan = plan
-        items = ordered(plan)
-        title = f"Diagnostics: {summary(plan)}"
+        if extra is not None:
+            self.extra = tuple(d for d in extra if d not in plan.diagnostics)
+            self.source = source
+        items = ordered((*plan.diagnostics, *self.extra))
+        title = f"Diagnostics: {summary(items)}"
         if title != self.border_title:
             self.border_title = title  # a new title repaints the pane
         signature = (tuple((d, self._number(d, plan), self.concerns(d, plan)) for d in items),
+                     self.source,
                      look.severity_colour(self.app, "error"))
         if signature == self.signature and not force:
             return  # the same diagnostics about the same rows: nothing to redraw
@@ -88,7 +99,7 @@ class Diagnostics(OptionList):
         else:
             # the options in place: a changed one gets its new prompt, the rest stay
             drawn = old_signature[0] if isinstance(old_signature, tuple) else ()
-            same_colours = isinstance(old_signature, tuple) and old_signature[1] == signature[1]
+            same_colours = isinstance(old_signature, tuple) and old_signature[1:] == signature[1:]
             for i, line in enumerate(signature[0][:len(old)]):
                 if not same_colours or i >= len(drawn) or drawn[i] != line:
                     self.replace_option_prompt_at_index(i, self._prompt(items[i], plan))
@@ -113,6 +124,8 @@ class Diagnostics(OptionList):
         colour = look.severity_colour(self.app, diag.severity)
         text = Text(f"{CONCERNS} " if self.concerns(diag, plan) else "  ", style="bold")
         text.append(f"{MARK.get(diag.severity, '·')} {diag.severity:<7}", style=f"bold {colour}")
+        if self.source and diag in self.extra:
+            text.append(f" {self.source}", style="bold")
         text.append(f" {diag.code}", style="bold")
         if diag.partition:
             entry = plan.entry(diag.partition)
