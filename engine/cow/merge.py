@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from engine.cow import qcow2, sidecar
+from engine.cow import qcow2, records, sidecar
 from engine.cow.files import (
     AtomicOutput,
     file_size,
@@ -230,7 +230,7 @@ def _add_leaves(ranges: list[tuple[int, int]], off: int, length: int) -> None:
 
 
 def _others(backing: str, cow: StrPath, force: bool) -> tuple[str, ...]:
-    others = tuple(sidecar.known_cows(backing, exclude=cow))
+    others = tuple(records.known_cows(backing, exclude=cow))
     if others and not force:
         shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
         raise CowError(f"merging in place changes backing file {backing}, which "

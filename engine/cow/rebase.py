@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from engine.cow import sidecar, tree
+from engine.cow import records, sidecar, tree
 from engine.cow.files import (
     WORKERS,
     AtomicOutput,
@@ -372,7 +372,7 @@ def _rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: 
         st = os.fstat(bfd)
         header_raw, header = header_for(3, backing, int(st.st_mtime), size)
         base_hashed: dict[int, tree.Hashed] = {}
-        known = sidecar.current_record(base_s, bfd, [str(out), os.path.dirname(backing)])
+        known = records.current_record(base_s, bfd, [str(out), os.path.dirname(backing)])
         if known is not None:  # the base is recorded and unchanged: no need to hash it again
             with contextlib.suppress(CowError):  # unless its leaves are corrupt
                 base_hashed = {i: tree.Hashed(d, known.chunk_leaves(i))
