@@ -170,7 +170,11 @@ class CliServer:
             try:
                 done, _ = _recv(sock)
             except TimeoutError:
-                os.kill(started["pid"], signal.SIGKILL)
+                try:
+                    os.kill(started["pid"], signal.SIGKILL)
+                except ProcessLookupError:  # the run ended but its status never came:
+                    self._stop()  # the server is stuck; the caller runs it afresh
+                    return None
                 sock.settimeout(None)
                 _recv(sock)
                 raise subprocess.TimeoutExpired(args, timeout) from None
