@@ -32,7 +32,7 @@ from types import TracebackType
 from engine.errors import PartwrightError
 from engine.host.mount import unmount_below
 from engine.host.signals import STOP_SIGNALS
-from engine.host.tools import watched
+from engine.host.tools import group_gone, watched
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +249,6 @@ def _stop_tools(directory: str) -> int:
             os.killpg(found[0], signal.SIGKILL)
             killed.append(found[0])
     deadline = time.monotonic() + GONE_SECONDS
-    while any(start_time(pid) is not None for pid in killed) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    for pgid in killed:  # the group, not only its leader: xfs_admin runs xfs_db
+        group_gone(pgid, max(deadline - time.monotonic(), 0.0))
     return len(killed)

@@ -12,6 +12,10 @@ its target as it was, or completes and says so, never both. The exit status
 of a process stopped this way is 128 + the signal's number, as a shell
 reports it.
 
+`held()` puts a signal off until the end of a short block that must not be
+cut in two: a tool process started but not yet known to its caller (it
+would run on orphaned), engine.host.tools.
+
 In any other thread (the designer builds in a worker) nothing is installed:
 Python only lets the main thread set handlers; the caller stops the work
 its own way (a progress callback that raises).
@@ -42,12 +46,34 @@ class Interrupted(KeyboardInterrupt):
 
 _depth = 0  # nested stopping_signals() blocks: the outermost restores the handlers
 _fired: list[int] = []
+_held = 0  # nested held() blocks in the main thread
+_pending: list[int] = []  # the signal that came inside held(), raised at its end
 
 
 def _handler(signum: int, _frame: FrameType | None) -> None:
     if not _fired:
         _fired.append(signum)
+        if _held:
+            _pending.append(signum)
+            return
         raise Interrupted(signum)
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """A stop signal arriving inside the block raises `Interrupted` at its
+    end, not half-way through it (main thread; elsewhere a no-op)."""
+    global _held
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held and _pending:
+            raise Interrupted(_pending.pop())
 
 
 def finishing() -> None:
@@ -77,3 +103,4 @@ def stopping_signals() -> Iterator[None]:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             _fired.clear()
+            _pending.clear()

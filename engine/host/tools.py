@@ -25,11 +25,13 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Protocol
 
 from engine.errors import ToolError
+from engine.host.signals import held
 
 # tool -> Debian package, for the message when it is missing
 PACKAGES: dict[str, str] = {
@@ -83,26 +85,66 @@ def execute(argv: Sequence[str], *, input: bytes | None = None,
             pass_fds: Sequence[int] = ()) -> subprocess.CompletedProcess[bytes]:
     """Run `argv` (its output captured) in a process group of its own, with
     `input` on its standard input (or /dev/null) and `env` (or ours) as its
-    environment; kill the group if the wait is interrupted."""
-    proc = subprocess.Popen(
-        list(argv), stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=None if env is None else dict(env),
-        pass_fds=tuple(pass_fds), process_group=0,
-    )
+    environment; if the wait is interrupted, kill the group and wait for
+    every process in it to be gone before the exception goes on.
+
+    A stop signal is held while the process starts (`signals.held`): one
+    raised between the fork and `proc` being known here would leave the
+    tool running with no one to kill it."""
     watch = _watch.get()
+    proc: subprocess.Popen[bytes] | None = None
     try:
-        if watch is not None:
-            watch.started(proc.pid)
+        with held():
+            proc = subprocess.Popen(
+                list(argv), stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=None if env is None else dict(env),
+                pass_fds=tuple(pass_fds), process_group=0,
+            )
+            if watch is not None:
+                watch.started(proc.pid)
         out, err = proc.communicate(input)
     except BaseException:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            group_gone(proc.pid)
         raise
     finally:
-        if watch is not None:
+        if watch is not None and proc is not None:
             watch.ended(proc.pid)
     return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group `pgid`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                fields = fh.read().rpartition(b")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            found.append(int(name))
+    return found
+
+
+def group_gone(pgid: int, timeout: float = 5.0) -> bool:
+    """Wait (at most `timeout` seconds) until the processes of a group that
+    was sent SIGKILL are gone: a tool's own children (xfs_admin runs
+    xfs_db) die with it, but one busy in the kernel goes a moment later."""
+    deadline = time.monotonic() + timeout
+    while group_members(pgid):
+        if time.monotonic() > deadline:
+            return False
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        time.sleep(0.01)
+    return True
 
 
 def run(
