@@ -19,9 +19,9 @@ is `engine.plan.plan`: `engine.plan` is its package.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from engine._lazy import lazy_getattr
 
+TYPE_CHECKING = False  # not typing's: `partwright --help` imports this package, not typing
 if TYPE_CHECKING:
     from engine.image.build import build
     from engine.image.inspect import inspect
@@ -42,9 +42,4 @@ _WHERE = {
     "loads": "engine.kiwi.read",
 }
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(where), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)
