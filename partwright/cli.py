@@ -20,7 +20,6 @@ import importlib
 import os
 import sys
 
-from engine.errors import PartwrightError
 from partwright.commands import AREAS, COMMANDS, HELP, area_of
 
 TYPE_CHECKING = False  # not typing's: `partwright --help` does without importing typing
@@ -121,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from engine.errors import PartwrightError  # not before: `--help` imports no engine
+
     try:
         return int(func(args) or 0)
     except PartwrightError as exc:
