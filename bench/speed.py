@@ -11,7 +11,8 @@ moment hits both; medians of --repeat samples.
 
   start    `partwright preview seed.xml --json` vs `systemd-repart --dry-run`
            (4 partitions); `partwright --help`; `python -c pass` and
-           `python -I -S -c pass`, the interpreter's own start
+           `python -I -S -c pass`, the interpreter's own start, and
+           `python -c 'import lxml.etree'`, the floor of a KIWI reader
   cow      bench/cow.py's rows (1 GiB base, ~8 MiB changed touching every 4 MiB
            chunk): `partwright cow merge --in-place` vs `uml_moo -d` + sync;
            `cow rebase` (base not recorded, and recorded) vs `qemu-img create`
@@ -26,7 +27,9 @@ moment hits both; medians of --repeat samples.
 
 Python files are byte-compiled first (an installed partwright has its .pyc
 files; PYTHONDONTWRITEBYTECODE, if set, would otherwise make every process
-compile the sources). Usage: python bench/speed.py [--repeat N] [--only
+compile the sources), and one `preview` run with bytecode writing on leaves
+the compiled dataclass methods (engine/_dataclass_code.py) as any first run
+of an installed partwright does. Usage: python bench/speed.py [--repeat N] [--only
 start,cow,memory,clone,tui,planner] [--dir DIR]
 """
 
@@ -140,6 +143,7 @@ def bench_start(work: Path, repeat: int) -> None:
         "help": [pw("--help")],
         "pass": [[py, "-c", "pass"]],
         "pass_is": [[py, "-I", "-S", "-c", "pass"]],
+        "lxml": [[py, "-c", "import lxml.etree"]],  # what the KIWI reader cannot do without
     }
     if shutil.which("systemd-repart"):
         cases["repart"] = [repart_command(str(work))]
@@ -159,6 +163,11 @@ def bench_start(work: Path, repeat: int) -> None:
             f"{t['pass'][0] / t['repart'][0]:.1f}x repart's time (-I -S:"
             f" {t['pass_is'][0] / t['repart'][0]:.1f}x)", "(the floor of any Python process)",
             None)
+        row("the interpreter and lxml: `python -c 'import lxml.etree'`", ms(t["lxml"]),
+            f"`systemd-repart --dry-run` {ms(t['repart'])}",
+            f"{t['lxml'][0] / t['repart'][0]:.1f}x repart's time; preview spends"
+            f" {(t['preview'][0] - t['lxml'][0]) * 1000:.0f} ms beyond it",
+            "(the floor of `preview`, which reads XML with lxml)", None)
 
 
 def run_of(r: object) -> tuple[float, float, int]:
@@ -270,6 +279,9 @@ def main() -> int:
         sys.exit("bench/speed.py: run it with the venv's python (.venv/bin/python)")
     for folder in ("engine", "partwright", "tui"):
         compileall.compile_dir(str(ROOT / folder), quiet=1)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([PARTWRIGHT, "preview", str(SEED), "--json"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
     load0 = os.getloadavg()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs,"
           f" load {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; median of {args.repeat}",
