@@ -26,7 +26,9 @@ moment hits both; medians of --repeat samples.
 
 Python files are byte-compiled first (an installed partwright has its .pyc
 files; PYTHONDONTWRITEBYTECODE, if set, would otherwise make every process
-compile the sources). Usage: python bench/speed.py [--repeat N] [--only
+compile the sources), and one `preview` run with bytecode writing on leaves
+the compiled dataclass methods (engine/_dataclass_code.py) as any first run
+of an installed partwright does. Usage: python bench/speed.py [--repeat N] [--only
 start,cow,memory,clone,tui,planner] [--dir DIR]
 """
 
@@ -270,6 +272,9 @@ def main() -> int:
         sys.exit("bench/speed.py: run it with the venv's python (.venv/bin/python)")
     for folder in ("engine", "partwright", "tui"):
         compileall.compile_dir(str(ROOT / folder), quiet=1)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([PARTWRIGHT, "preview", str(SEED), "--json"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
     load0 = os.getloadavg()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs,"
           f" load {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; median of {args.repeat}",

@@ -13,15 +13,20 @@ callers of it. The packages, lowest first:
 - `image`: Plan -> disk image, and any image read back
 
 The public API below (`engine.load`, `engine.build`, `engine.Layout` ...) is
-loaded on first use, so `import engine.units` costs nothing else. The planner
+loaded on first use, so `import engine.units` costs nothing else (but the
+dataclasses module: `_dataclass_code` keeps the compiled methods of the
+engine's dataclasses between runs). The planner
 is `engine.plan.plan`: `engine.plan` is its package.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from engine import _dataclass_code
+from engine._lazy import lazy_getattr
 
+_dataclass_code.install()  # before any engine module makes its dataclasses
+
+TYPE_CHECKING = False  # not typing's: `partwright --help` imports this package, not typing
 if TYPE_CHECKING:
     from engine.image.build import build
     from engine.image.inspect import inspect
@@ -42,9 +47,4 @@ _WHERE = {
     "loads": "engine.kiwi.read",
 }
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(where), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)

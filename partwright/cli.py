@@ -19,14 +19,46 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Collection, Sequence
-from typing import NoReturn
 
-from engine.errors import PartwrightError
 from partwright.commands import AREAS, COMMANDS, HELP, area_of
+
+TYPE_CHECKING = False  # not typing's: `partwright --help` does without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+    from typing import Any, NoReturn
+
+
+def terminal_columns() -> int:
+    """`shutil.get_terminal_size().columns`, the width argparse formats help
+    for, without importing shutil (with bz2 and lzma: milliseconds every run
+    would pay, as argparse makes a formatter for each argument it adds): the
+    COLUMNS variable when a positive number, else the terminal of stdout, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, its width found by `terminal_columns`."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"partwright: error: {message}\n")
         raise SystemExit(2)
@@ -88,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from engine.errors import PartwrightError  # not before: `--help` imports no engine
+
     try:
         return int(func(args) or 0)
     except PartwrightError as exc:

@@ -15,8 +15,9 @@ are imported when first used, so a command loads only the modules it runs.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from engine.cow.create import CowInfo, Created, cow_info, create_cow
@@ -26,25 +27,19 @@ if TYPE_CHECKING:
     from engine.cow.sidecar import Sidecar, Verdict
 
 _WHERE = {
-    "CowInfo": "create", "Created": "create", "cow_info": "create", "create_cow": "create",
-    "CowHeader": "format", "read_header": "format",
-    "MergeResult": "merge", "check": "merge", "merge_in_place": "merge",
-    "merge_to_new": "merge", "open_checked": "merge",
-    "RebaseItem": "rebase", "RebaseResult": "rebase", "rebase_images": "rebase",
-    "Sidecar": "sidecar", "Verdict": "sidecar",
+    "CowInfo": "engine.cow.create", "Created": "engine.cow.create",
+    "cow_info": "engine.cow.create", "create_cow": "engine.cow.create",
+    "CowHeader": "engine.cow.format", "read_header": "engine.cow.format",
+    "MergeResult": "engine.cow.merge", "check": "engine.cow.merge",
+    "merge_in_place": "engine.cow.merge", "merge_to_new": "engine.cow.merge",
+    "open_checked": "engine.cow.merge",
+    "RebaseItem": "engine.cow.rebase", "RebaseResult": "engine.cow.rebase",
+    "rebase_images": "engine.cow.rebase",
+    "Sidecar": "engine.cow.sidecar", "Verdict": "engine.cow.sidecar",
 }
 _MODULES = ("create", "files", "format", "merge", "qcow2", "rebase", "sidecar", "tree")
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"engine.cow.{_WHERE[name]}"), name)
-    elif name in _MODULES:
-        value = importlib.import_module(f"engine.cow.{name}")
-    else:
-        raise AttributeError(f"module 'engine.cow' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE, _MODULES)
 
 
 __all__ = [

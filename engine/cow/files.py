@@ -43,6 +43,26 @@ def file_size(fd: int) -> int:
     return st.st_size
 
 
+def stamp(fd: int) -> tuple[int, int, int]:
+    """(size, mtime_ns, ctime_ns) of an open file: any write or truncation
+    by anyone moves one of them."""
+    st = os.fstat(fd)
+    return file_size(fd), st.st_mtime_ns, st.st_ctime_ns
+
+
+def read_exact(fd: int, view: memoryview, offset: int, changed: str) -> None:
+    """Fill view with fd's bytes at offset (pread into a reused buffer, never
+    a mapping: a file truncated meanwhile ends a mapping's reader with
+    SIGBUS, a read just comes back short). A file that ends before the
+    view is full was cut while we read it: CowError(changed + where)."""
+    done, n = 0, len(view)
+    while done < n:
+        got = os.preadv(fd, [view[done:]], offset + done)
+        if got == 0:
+            raise CowError(f"{changed} (it is now shorter: nothing at byte {offset + done})")
+        done += got
+
+
 def open_existing(path: StrPath, flags: int, what: str) -> int:
     """Open path or raise a one-line CowError naming it as what."""
     try:

@@ -21,6 +21,7 @@ from engine.cow.files import (
     open_existing,
     resolve_backing,
     same_file,
+    stamp,
 )
 from engine.cow.format import CowHeader, bitmap_runs, check_length, pack_mtime, read_header
 from engine.cow.tree import LEAF
@@ -190,6 +191,8 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
         lock(bfd, False, "backing file", opened.backing)
         if file_size(bfd) != header.size:
             raise CowError(f"backing file {opened.backing} changed size while opening it")
+        inputs = [(cfd, f"COW file {os.fspath(cow)}"), (bfd, f"backing file {opened.backing}")]
+        before = [stamp(f) for f, _ in inputs]
         size = header.size
         run_bytes = sum(n for _, n in byte_runs(cfd, header))
         data_bytes = sum(n for _, n in data_extents(bfd, 0, size))
@@ -211,6 +214,9 @@ def merge_to_new(cow: StrPath, out: StrPath, backing: str | None = None, force: 
                 start_writeback(dst.fd, start, end - start)
             if cloned:
                 copied = data_bytes - run_bytes
+            for (f, what), then in zip(inputs, before, strict=True):
+                if stamp(f) != then:  # a read past a cut end gives zeros: never commit that
+                    raise CowError(f"{what} changed during the merge")
             counter.finish()
             dst.commit()
     finally:
@@ -300,6 +306,7 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
         lock(bfd, True, "backing file", opened.backing)
         if file_size(bfd) != header.size:
             raise CowError(f"backing file {opened.backing} changed size while opening it")
+        cow_before = stamp(cfd)
         total = sum(n for _, n in byte_runs(cfd, header))
         counter = Counter(progress, "merging", total)
         written: list[tuple[int, int]] = []  # leaf ranges, merged as the runs come
@@ -317,6 +324,11 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
             _add_leaves(written, off, length)
             counter.add(length)
         os.fsync(bfd)
+        if stamp(cfd) != cow_before:
+            raise CowError(f"COW file {os.fspath(cow)} changed during the merge: backing file "
+                           f"{opened.backing} may hold part of it")
+        if file_size(bfd) != header.size:
+            raise CowError(f"backing file {opened.backing} changed size during the merge")
         st = os.fstat(bfd)
         if opened.verdict.sidecar is not None and keep_record:
             kept, more = sidecar.update_written(opened.verdict.sidecar, bfd, written,

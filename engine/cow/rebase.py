@@ -15,8 +15,8 @@ elsewhere. Only then is the COW renamed into place.
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +32,9 @@ from engine.cow.files import (
     file_size,
     lock,
     open_existing,
+    read_exact,
     same_file,
+    stamp,
 )
 from engine.cow.format import CowHeader, bitmap_bytes, count_sectors, header_for, runs_in_bitmap
 from engine.cow.tree import CHUNK
@@ -63,7 +65,7 @@ class RebaseResult:
 
 
 Equal: TypeAlias = Callable[[int, int], bool]
-Buffer: TypeAlias = bytes | bytearray | mmap.mmap
+Buffer: TypeAlias = bytes | bytearray | memoryview
 
 
 def diff_runs(a: Buffer, b: Buffer, offset: int, length: int,
@@ -108,26 +110,19 @@ def _memcmp() -> Any:
     return _MEMCMP[0]
 
 
-class _Mapped:
-    """length bytes of fd at offset, without copying them: a private
-    (copy-on-write) mapping of the page cache, so writes into it stay here;
-    read into memory where the file cannot be mapped. addr: its address."""
+class _Buffers(threading.local):
+    """Two CHUNK-sized buffers per thread, reused for every chunk it reads
+    (a: the image's, b: the base's), and their addresses for memcmp. Read
+    with pread, never mapped: a file that another process truncates under
+    a mapping kills its reader with SIGBUS, a read just comes back short."""
 
-    def __init__(self, fd: int, offset: int, length: int) -> None:
+    def __init__(self) -> None:
         import ctypes
 
-        self.buf: mmap.mmap | bytearray
-        try:
-            self.buf = mmap.mmap(fd, length, offset=offset, access=mmap.ACCESS_COPY)
-        except (OSError, ValueError):
-            self.buf = bytearray(_read(fd, offset, length))
-        self._view: Any = (ctypes.c_char * length).from_buffer(self.buf)
-        self.addr: int = ctypes.addressof(self._view)
-
-    def close(self) -> None:
-        self._view = None
-        if isinstance(self.buf, mmap.mmap):
-            self.buf.close()
+        self.a = bytearray(CHUNK)
+        self.b = bytearray(CHUNK)
+        self._views: Any = [(ctypes.c_char * CHUNK).from_buffer(x) for x in (self.a, self.b)]
+        self.a_addr, self.b_addr = (ctypes.addressof(v) for v in self._views)
 
 
 def _blocks(extents: list[tuple[int, int]]) -> set[int]:
@@ -149,11 +144,6 @@ def _chunks_with_data(fd: int, size: int) -> set[int]:
     return _chunks_of(list(data_extents(fd, 0, size)))
 
 
-def _read(fd: int, offset: int, length: int) -> bytes:
-    buf = os.pread(fd, length, offset)
-    return buf if len(buf) == length else buf + bytes(length - len(buf))
-
-
 def _count(runs: list[tuple[int, int]]) -> int:
     return sum(n for _, n in runs)
 
@@ -173,7 +163,11 @@ def pick_base(candidates: Sequence[str], images: Sequence[str], size: int,
         for i in sorted(data):
             off = i * CHUNK
             length = min(CHUNK, size - off)
-            bufs = [_read(fd, off, length) for fd in fds]
+            bufs = []
+            for fd, name in zip(fds, files, strict=True):
+                buf = bytearray(length)
+                read_exact(fd, memoryview(buf), off, f"{name} changed during the rebase")
+                bufs.append(buf)
             for p in range(len(files)):
                 for q in range(p + 1, len(files)):
                     if bufs[p] != bufs[q]:
@@ -204,7 +198,7 @@ class _Chunk:
     sectors: int  # sectors that differ (their bits, read back from the COW)
 
 
-def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
+def _diff_one(pool: ThreadPoolExecutor, bfd: int, base: str, image: str, dst: AtomicOutput,
               header_raw: bytes, header: CowHeader, base_hashed: dict[int, tree.Hashed],
               base_extents: list[tuple[int, int]], counter: Counter) -> tuple[int, int]:
     """Diff image against the base into dst in one pass. Each 4 MiB chunk is
@@ -218,55 +212,60 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
     fd = dst.fd
 
     memcmp = _memcmp()
+    buffers = _Buffers()
+    image_changed = f"image {image} changed during the rebase"
+    base_changed = f"base file {base} changed during the rebase"
+    cow_changed = f"{dst.target} changed while it was written"
 
     def one(job: tuple[tuple[int, list[tuple[int, int]]], tuple[int, list[tuple[int, int]]]]
             ) -> _Chunk:
         (i, inside), (_, in_image) = job
         off = i * CHUNK
         length = min(CHUNK, size - off)
-        b = _Mapped(bfd, off, length)
-        a = _Mapped(ifd, off, length)
-        try:
-            return compare(i, inside, _blocks(inside + in_image), off, length, a, b)
-        finally:
-            a.close()
-            b.close()
+        bufs = buffers
+        a, b = memoryview(bufs.a)[:length], memoryview(bufs.b)[:length]
+        read_exact(bfd, b, off, base_changed)
+        read_exact(ifd, a, off, image_changed)
+        return compare(i, inside, _blocks(inside + in_image), off, length, a, b,
+                       bufs.a_addr, bufs.b_addr)
 
     def compare(i: int, inside: list[tuple[int, int]], blocks: set[int], off: int,
-                length: int, a: _Mapped, b: _Mapped) -> _Chunk:
+                length: int, a: memoryview, b: memoryview, a_addr: int, b_addr: int) -> _Chunk:
         """blocks: the 64 KiB blocks of the chunk with data in either file;
         the others are holes in both, equal without being read."""
 
         def equal(start: int, end: int) -> bool:  # within one block, or any blocks
             if end - start <= STEP and start // STEP not in blocks:
                 return True
-            return bool(memcmp(a.addr + start, b.addr + start, end - start) == 0)
+            return bool(memcmp(a_addr + start, b_addr + start, end - start) == 0)
 
         def all_equal() -> bool:
             return all(equal(k * STEP, min((k + 1) * STEP, length)) for k in sorted(blocks))
 
         hashed = None
         if i not in base_hashed:
-            leaves = tree.hash_leaves(b.buf, inside)
+            leaves = tree.hash_leaves(b, inside)
             hashed = tree.Hashed(tree.chunk_digest(leaves), leaves)
         if all_equal():
             return _Chunk(i, hashed, 0)
-        runs = diff_runs(a.buf, b.buf, off, length, equal)
+        runs = diff_runs(a, b, off, length, equal)
         for s, count in runs:
             start = s * SECTOR - off
-            piece = a.buf[start:start + count * SECTOR]
+            piece = a[start:start + count * SECTOR]
             if not is_zero(piece):
                 os.pwrite(fd, piece, header.data_offset + off + start)
         nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
         where = header.bitmap_offset + i * per_chunk
         os.pwrite(fd, bitmap_bytes(runs, i * per_chunk * 8, nbytes), where)
-        # verify: merge this chunk back over the base's bytes (a private copy)
+        # verify: merge this chunk back over the base's bytes (our own copy)
         # from what is on disk now: it must give the image's bytes
         sectors = 0
-        for s, count in runs_in_bitmap(os.pread(fd, nbytes, where), i * per_chunk * 8):
+        bits = bytearray(nbytes)
+        read_exact(fd, memoryview(bits), where, cow_changed)
+        for s, count in runs_in_bitmap(bytes(bits), i * per_chunk * 8):
             start = s * SECTOR - off
             stop = min(start + count * SECTOR, length)
-            b.buf[start:stop] = _read(fd, header.data_offset + off + start, stop - start)
+            read_exact(fd, b[start:stop], header.data_offset + off + start, cow_changed)
             sectors += count
         if not all_equal():
             _fail(image, i)
@@ -274,6 +273,9 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
 
     try:
         lock(ifd, False, "image", image)
+        before = stamp(ifd)
+        if before[0] != size:
+            raise CowError(f"{image_changed} (it is {before[0]} bytes now, not {size})")
         os.pwrite(fd, header_raw, 0)
         os.ftruncate(fd, header.file_len)
         nchunks = -(-size // CHUNK)
@@ -293,6 +295,8 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, image: str, dst: AtomicOutput,
         if count_sectors(fd, header) != sectors:  # no bit outside the chunks verified
             raise CowError(f"{image}: verification failed: the new COW's bitmap has bits "
                            "outside the blocks that differ")
+        if stamp(ifd) != before:  # written or cut after we read some of it
+            raise CowError(image_changed)
     finally:
         os.close(ifd)
     return sectors, changed
@@ -370,6 +374,10 @@ def _rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: 
     try:
         lock(bfd, False, "base file", base_s)
         st = os.fstat(bfd)
+        before = stamp(bfd)
+        if before[0] != size:
+            raise CowError(f"base file {base_s} changed during the rebase "
+                           f"(it is {before[0]} bytes now, not {size})")
         header_raw, header = header_for(3, backing, int(st.st_mtime), size)
         base_hashed: dict[int, tree.Hashed] = {}
         known = records.current_record(base_s, bfd, [str(out), os.path.dirname(backing)])
@@ -380,10 +388,9 @@ def _rebase(base: StrPath, images: Sequence[StrPath], out_dir: StrPath, choose: 
         base_extents = list(data_extents(bfd, 0, size))
         for image, name in zip(image_s, names, strict=True):
             with AtomicOutput(name, force=force) as dst, ThreadPoolExecutor(WORKERS) as pool:
-                sectors, changed = _diff_one(pool, bfd, image, dst, header_raw, header,
+                sectors, changed = _diff_one(pool, bfd, base_s, image, dst, header_raw, header,
                                              base_hashed, base_extents, counter)
-                now = os.fstat(bfd)
-                if (now.st_mtime_ns, now.st_ctime_ns) != (st.st_mtime_ns, st.st_ctime_ns):
+                if stamp(bfd) != before:
                     raise CowError(f"base file {base_s} changed during the rebase")
                 for i in range(-(-size // CHUNK)):  # holes in the base and the image
                     if i not in base_hashed:

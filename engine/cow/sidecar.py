@@ -132,7 +132,7 @@ def record(path: StrPath, fd: int | None = None, hashed: dict[int, tree.Hashed] 
         st = os.fstat(fd)
         size = file_size(fd)
         if hashed is None:
-            hashed = tree.hash_file(fd, size, progress=progress)
+            hashed = tree.hash_file(fd, size, progress=progress, name=os.fspath(path))
     finally:
         if own:
             os.close(fd)
@@ -281,7 +281,8 @@ def verify(cow: StrPath, backing: str, header: CowHeader | None, full: bool = Fa
             size == header.size and int(st.st_mtime) & 0xFFFFFFFF == header.mtime)
         if stat_same and header_same and not full and not upgrading:
             return Verdict("fast", backing, (legacy_note(cow),) if legacy else (), sc)
-        hashed = tree.hash_file(fd, size, progress=progress, legacy=legacy)
+        hashed = tree.hash_file(fd, size, progress=progress, legacy=legacy,
+                                name=f"backing file {backing}")
         new = tuple((h.legacy if legacy else h.digest) for _, h in sorted(hashed.items()))
         if new != sc.digests:
             raise CowError(_difference(backing, sc, size, hashed))
@@ -364,7 +365,8 @@ def update_written(sc: Sidecar, fd: int, ranges: Iterable[tuple[int, int]],
     leaves = dict(sc.leaves)
     digests = list(sc.digests)
     zero = tree.zero_leaves(CHUNK)
-    for i, new in tree.rehash_leaves(fd, sc.size, sc.chunk_leaves, ranges).items():
+    for i, new in tree.rehash_leaves(fd, sc.size, sc.chunk_leaves, ranges,
+                                               f"backing file {path}").items():
         digests[i] = tree.chunk_digest(new)
         if new == zero[:len(new)]:
             leaves.pop(i, None)

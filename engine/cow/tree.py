@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import mmap
-import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from engine.cow.files import WORKERS, bounded_map
+from engine.cow.files import WORKERS, bounded_map, read_exact
 from engine.host.progress import Counter, Progress
 from engine.host.sparse import data_extents
 
@@ -86,7 +85,7 @@ def root_digest(size: int, digests: Iterable[str]) -> str:
     return h.hexdigest()
 
 
-def hash_leaves(buf: bytes | bytearray | memoryview | mmap.mmap, data: Iterable[tuple[int, int]] | None = None,
+def hash_leaves(buf: bytes | bytearray | memoryview, data: Iterable[tuple[int, int]] | None = None,
                 first: int = 0, count: int | None = None) -> bytes:
     """Leaf digests of buf (a chunk or a run of whole leaves from it; first
     and count select leaves). data: (offset, length) extents within buf that
@@ -111,7 +110,7 @@ def hash_leaves(buf: bytes | bytearray | memoryview | mmap.mmap, data: Iterable[
     return bytes(out)
 
 
-def legacy_chunk(buf: bytes | memoryview) -> str:
+def legacy_chunk(buf: bytes | bytearray | memoryview) -> str:
     """A version 1 record's chunk digest: sha256 of the 4 MiB."""
     return hashlib.sha256(buf).hexdigest()
 
@@ -171,9 +170,11 @@ def chunk_extents(extents: list[tuple[int, int]], wanted: Iterable[int],
 
 
 def hash_file(fd: int, size: int, chunks: Iterable[int] | None = None,
-              progress: Progress | None = None, legacy: bool = False) -> dict[int, Hashed]:
+              progress: Progress | None = None, legacy: bool = False,
+              name: str = "the file") -> dict[int, Hashed]:
     """Hash each chunk index (all when chunks is None) of an open file of the
-    given size, reading each chunk once; leaves in holes are not read."""
+    given size, reading each chunk once; leaves in holes are not read. A
+    file cut short meanwhile is a CowError naming it (name)."""
     count = -(-size // CHUNK)
     wanted = list(range(count)) if chunks is None else sorted(set(chunks))
     out: dict[int, Hashed] = {}
@@ -189,12 +190,15 @@ def hash_file(fd: int, size: int, chunks: Iterable[int] | None = None,
     counter = Counter(progress, "hashing", total,
                       total - sum(chunk_len(size, i) for i, _ in todo))
 
+    buffers = threading.local()
+
     def one(job: tuple[int, list[tuple[int, int]]]) -> tuple[int, Hashed]:
         i, inside = job
         length = chunk_len(size, i)
-        buf = os.pread(fd, length, i * CHUNK)
-        if len(buf) < length:
-            buf += bytes(length - len(buf))
+        if not hasattr(buffers, "buf"):
+            buffers.buf = bytearray(CHUNK)  # one per thread, reused
+        buf = memoryview(buffers.buf)[:length]
+        read_exact(fd, buf, i * CHUNK, f"{name} changed while it was hashed")
         leaves = hash_leaves(buf, inside)
         return i, Hashed(chunk_digest(leaves), leaves, legacy_chunk(buf) if legacy else None)
 
@@ -208,7 +212,7 @@ def hash_file(fd: int, size: int, chunks: Iterable[int] | None = None,
 
 
 def rehash_leaves(fd: int, size: int, leaves: Callable[[int], bytes],
-                  ranges: Iterable[tuple[int, int]]) -> dict[int, bytes]:
+                  ranges: Iterable[tuple[int, int]], name: str = "the file") -> dict[int, bytes]:
     """Hash the leaves in ranges ([first, end) leaf indexes, sorted) again
     after they were rewritten, reading only them; leaves(i) gives chunk i's
     leaf digests as they were. The new leaf digests of every chunk touched."""
@@ -223,9 +227,8 @@ def rehash_leaves(fd: int, size: int, leaves: Callable[[int], bytes],
                 break
             if i not in touched:
                 touched[i] = bytearray(leaves(i))
-            buf = os.pread(fd, length, start)
-            if len(buf) < length:
-                buf += bytes(length - len(buf))
+            buf = bytearray(length)
+            read_exact(fd, memoryview(buf), start, f"{name} changed while it was hashed")
             k = a - i * LEAVES
             touched[i][k * DIGEST:(k + end - a) * DIGEST] = hash_leaves(buf)
             a = end

@@ -218,7 +218,7 @@ def try_clone(src: int, dst: int) -> bool:
     return True
 
 
-def is_zero(buf: bytes | bytearray) -> bool:
+def is_zero(buf: bytes | bytearray | memoryview) -> bool:
     """True if buf holds only zero bytes (memcmp speed)."""
     n = len(buf)
     pos = 0

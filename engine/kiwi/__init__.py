@@ -15,8 +15,9 @@ The names below are loaded on first use, so reading a description
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from engine.kiwi.assign import apply_set, apply_sets
@@ -50,9 +51,4 @@ _WHERE = {
     "to_bytes": "engine.kiwi.write",
 }
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'engine.kiwi' has no attribute {name!r}")
-    return getattr(importlib.import_module(where), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)

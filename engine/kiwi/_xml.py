@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from engine.errors import DescriptionError
 from engine.units import MIB, size_text
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_DESCRIPTION_BYTES = 64 * MIB
 

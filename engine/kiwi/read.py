@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -50,6 +50,9 @@ from engine.kiwi.schema import (
 from engine.kiwi.types import TypeInfo, choose_type, type_infos
 from engine.layout.model import ARCHES, Layout, Partition, SystemDisk, Volume
 
+if TYPE_CHECKING:  # pathlib costs a reading process milliseconds (urllib.parse, ipaddress)
+    from pathlib import Path
+
 __all__ = ["Description", "TypeInfo", "check_unique_names", "list_types", "load", "loads", "read_layout"]
 
 # the <type> children that shape the layout; KIWI allows each at most once
@@ -72,6 +75,8 @@ class Description:
 
     @property
     def path(self) -> Path | None:
+        from pathlib import Path
+
         return None if self.source.startswith("<") else Path(self.source)
 
 

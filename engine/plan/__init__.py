@@ -17,8 +17,9 @@ plan needs no root-tree measuring).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from engine.plan.model import Diagnostic, Entry, FreeRegion, LogicalVolume, Plan
@@ -37,9 +38,4 @@ _WHERE = {
     "with_root_tree": "engine.plan.root_tree",
 }
 
-
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module 'engine.plan' has no attribute {name!r}")
-    return getattr(importlib.import_module(where), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)

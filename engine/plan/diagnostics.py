@@ -204,19 +204,32 @@ def _failure(layout: Layout, r: Resolved, wanted: Requests,
             f"{failure}: KIWI's msdos code grows partition 1 by the disk_start_sector offset and"
             f" fails when that partition is a boot, swap, spare or clone partition",
             first.key, f"use disk_start_sector {GRAIN} on msdos, or a gpt table")]
-    placed = len([e for e in entries if e.role != "extended"])
+    # the request that failed: the next after every one that reached the tool
+    # (fdisk's refusals KIWI went on after included)
+    placed = len([p for p in placement.placed if p.req is not None])
     failed = reqs[min(placed, len(reqs) - 1)]
     root_sized_from_disk = not (layout.oem_systemsize and not r.resize)
     middle_spare = bool(r.spare_mb and not layout.spare_part_is_last)
-    if (layout.root_clone and (layout.partitions or middle_spare) and root_sized_from_disk
-            and (failed.key == "root" or failed.key.startswith("rootclone"))):
+    overrun_fix = "set <oem-systemsize> and <oem-resize>false</oem-resize>"
+    root_from_disk = (layout.root_clone and root_sized_from_disk
+                      and (failed.key == "root" or failed.key.startswith("rootclone")))
+    if exc.kind == "last-sector":
+        return [Diagnostic(
+            "msdos-last-sector", "error",
+            f"{failed.gpt_name} would end on the disk's last sector, where fdisk does not end a"
+            f" partition of a given size, so KIWI fails: {failure}",
+            failed.key, overrun_fix if root_from_disk
+            else f"leave at least 1 MiB free after {failed.gpt_name}: a larger <size>, or"
+                 " smaller partitions")]
+    if root_from_disk and (layout.partitions or middle_spare):
+        tool = "sgdisk fails" if r.table == "gpt" else "fdisk refuses it"
         return [Diagnostic(
             "root-clone-overrun", "error",
             f"KIWI sizes the root and its {layout.root_clone} clone(s) from the disk without"
             f" counting the {len(layout.partitions)} custom partition(s)"
             f"{' and the spare partition' if middle_spare else ''}, so {failed.gpt_name}"
-            f" runs past the end of the disk and sgdisk fails ({failure})",
-            failed.key, "set <oem-systemsize> and <oem-resize>false</oem-resize>")]
+            f" runs past the end of the disk and {tool} ({failure})",
+            failed.key, overrun_fix)]
     need = sum(q.mbsize or 1 for q in reqs)
     return [Diagnostic(
         "disk-too-small", "error",
@@ -226,7 +239,8 @@ def _failure(layout: Layout, r: Resolved, wanted: Requests,
 
 
 def _msdos_numbering(layout: Layout, placement: Placement) -> list[Diagnostic]:
-    """What KIWI builds wrong on msdos without failing: logical part_ids, a full label."""
+    """What KIWI builds wrong on msdos without failing: logical part_ids, a
+    partition fdisk refused, a full label."""
     out: list[Diagnostic] = []
     for p in placement.placed:
         if p.req is not None and p.slot.logical and p.kiwi_id != p.slot.number:
@@ -237,6 +251,13 @@ def _msdos_numbering(layout: Layout, placement: Placement) -> list[Diagnostic]:
                 f" {p.kiwi_id} instead and writes {p.req.id_name}=\"{p.kiwi_id}\"",
                 p.req.key, "drop the part_id attributes of logical partitions on msdos"))
             break  # every later partition is off too; one is enough to say
+    for p in placement.refused:
+        if p.req is not None:
+            out.append(Diagnostic(
+                "msdos-partition-missing", "error",
+                f"{p.req.gpt_name} is not in the table: {p.refusal}, so KIWI goes on without it"
+                f" and writes {p.req.id_name}=\"{p.kiwi_id}\"",
+                p.req.key, f"make the disk (<size>) larger or {p.req.gpt_name} smaller"))
     if placement.first == "lost":
         first = next((p.req for p in placement.placed if p.kiwi_id == 1 and p.req), None)
         name = first.gpt_name if first else "partition 1"

@@ -11,7 +11,7 @@ replays that over the tool emulators of engine.plan.placement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from engine.layout.model import Layout
@@ -27,6 +27,9 @@ GPT_CODES = {
 MSDOS_TYPES = {"t.linux": "83", "t.swap": "82", "t.lvm": "8e", "t.raid": "fd", "t.prep": "41"}
 FDISK_DEFAULT_TYPE = "83"
 EXTENDED_TYPE = "5"
+# fdisk's refusals of a size (past, or onto, the last sector it offers): it
+# writes nothing and KIWI goes on to its type change
+FDISK_REFUSALS = ("does-not-fit", "last-sector")
 
 FirstSector = Literal["untouched", "recreated", "lost"]
 
@@ -38,6 +41,11 @@ class Placed:
     req: Request | None
     slot: Slot
     kiwi_id: int  # KIWI's counter for it: what /config.partids says
+    refusal: str | None = None  # fdisk refused it (why), and KIWI, noticing nothing, went on
+
+    @property
+    def made(self) -> bool:
+        return self.refusal is None
 
 
 @dataclass
@@ -49,10 +57,17 @@ class Placement:
 
     @property
     def in_table(self) -> list[Placed]:
-        """The partitions the table holds at the end (not a lost partition 1)."""
+        """The partitions the table holds at the end (not a lost partition 1,
+        nor one fdisk refused)."""
+        made = [p for p in self.placed if p.made]
         if self.first != "lost":
-            return self.placed
-        return [p for p in self.placed if p.slot.number != 1]
+            return made
+        return [p for p in made if p.slot.number != 1]
+
+    @property
+    def refused(self) -> list[Placed]:
+        """Partitions fdisk refused while KIWI went on (it has their partids)."""
+        return [p for p in self.placed if not p.made]
 
 
 def place(reqs: list[Request], r: Resolved, layout: Layout, disk_sectors: int) -> Placement:
@@ -93,36 +108,55 @@ def _msdos(reqs: list[Request], r: Resolved, layout: Layout, disk_sectors: int,
             out.codes[slot.number] = EXTENDED_TYPE
             out.placed.append(Placed(None, slot, counter))
         counter = req.part_id if req.part_id else counter + 1
-        if extended and i >= 3:
-            slot = dos.add_logical(req.mbsize)
+        refused: PlacementError | None = None
+        try:
+            if extended and i >= 3:
+                slot = dos.add_logical(req.mbsize)
+            else:
+                mb = req.mbsize
+                if counter == 1 and mb is not None and r.start_sector > GRAIN:
+                    if req.size_is_text:
+                        raise PlacementError(
+                            "text-size", counter,
+                            f"KIWI crashes: TypeError adding the start-sector offset to"
+                            f" the size of {req.gpt_name}, which it holds as text")
+                    mb += first_mb_extra
+                slot = dos.add_primary(counter, mb)
+        except PlacementError as exc:
+            if exc.kind not in FDISK_REFUSALS:
+                raise
+            # fdisk says "Value out of range" and writes nothing; KIWI does not
+            # look, only its type change below can fail on the missing number
+            refused = exc
+            slot = Slot(exc.number, 0, -1, logical=extended and i >= 3)
         else:
-            mb = req.mbsize
-            if counter == 1 and mb is not None and r.start_sector > GRAIN:
-                if req.size_is_text:
-                    raise PlacementError(
-                        "text-size", counter,
-                        f"KIWI crashes: TypeError adding the start-sector offset to"
-                        f" the size of {req.gpt_name}, which it holds as text")
-                mb += first_mb_extra
-            slot = dos.add_primary(counter, mb)
-        out.codes[slot.number] = FDISK_DEFAULT_TYPE
-        out.placed.append(Placed(req, slot, counter))
+            out.codes[slot.number] = FDISK_DEFAULT_TYPE
+            out.placed.append(Placed(req, slot, counter))
         code = MSDOS_TYPES.get(req.type_name)
         if code is not None:  # sfdisk -c DISK counter code
             if counter not in out.codes:
-                raise PlacementError(
-                    "type-target-missing", counter,
-                    f"sfdisk: partition {counter}: partition table contains only"
-                    f" {len(out.codes)} partitions (KiwiCommandError)")
+                missing = (f"sfdisk: partition {counter}: partition table contains only"
+                           f" {len(out.codes)} partitions (KiwiCommandError)" if out.codes
+                           # fdisk wrote nothing yet, not even the DOS label
+                           else "sfdisk: no partition table found (KiwiCommandError)")
+                if refused is not None:  # KIWI fails on what fdisk refused
+                    raise PlacementError(refused.kind, refused.number,
+                                         f"{refused}; then KIWI's type change fails: {missing}")
+                raise PlacementError("type-target-missing", counter, missing)
             if out.codes[counter] == EXTENDED_TYPE and dos.logical_count:
                 raise PlacementError(
                     "type-target-missing", counter,
                     f"sfdisk: Cannot change type of the extended partition {counter} which is"
                     " already used by logical partitions (KiwiCommandError)")
             out.codes[counter] = code
+        if refused is not None:  # KIWI goes on, and registers its partid
+            typed = (f"its type change lands on partition {counter}" if code is not None
+                     else "it has no type to set on msdos")
+            out.placed.append(Placed(req, slot, counter, f"{refused}; {typed}"))
     out.first = dos.move_first_start(r.start_sector)
     if out.first == "recreated":
         out.codes[1] = FDISK_DEFAULT_TYPE
     slots = {s.number: s for s in dos.slots}
     # partition 1 when "lost" stays listed: KIWI's partids still name it
-    out.placed = [Placed(p.req, slots.get(p.slot.number, p.slot), p.kiwi_id) for p in out.placed]
+    out.placed = [replace(p, slot=slots.get(p.slot.number, p.slot)) if p.made else p
+                  for p in out.placed]

@@ -30,6 +30,7 @@ FailureKind = Literal[
     "no-space",  # nothing of the disk is free any more
     "not-free",  # the requested start sector belongs to another partition
     "does-not-fit",  # the partition runs past the end of its free space
+    "last-sector",  # msdos: +SIZE would end on the last sector of its free space; fdisk refuses
     "type-target-missing",  # msdos: KIWI's type change names a partition fdisk did not make
     "text-size",  # KIWI's msdos start-sector arithmetic meets a size held as text
 ]
@@ -191,6 +192,20 @@ class GptTable:
         return slot
 
 
+def _refuse_last_sector(number: int, mbsize: int | None, first: int, end: int, high: int) -> None:
+    """fdisk's size prompt takes `+SIZE` only while first + SIZE <= high (the
+    last sector it offers), so a partition of a given size can end at
+    high - 1 at most, never on the last sector itself: "Value out of range",
+    and the rest of KIWI's scripted dialogue goes to the same prompt; fdisk
+    writes nothing. (The default end, KIWI's "all free", does reach it.)"""
+    if mbsize is not None and end == high:
+        raise PlacementError(
+            "last-sector", number,
+            f"fdisk refuses +{mbsize}M from sector {first} for partition {number}: it would end"
+            f" on sector {end}, the last one it offers (\"Value out of range\"), and makes no"
+            f" partition {number}")
+
+
 class MsdosTable:
     """fdisk on an empty DOS label, as KIWI's msdos partitioner feeds it."""
 
@@ -242,6 +257,7 @@ class MsdosTable:
                 f"partition {number} ({mbsize} MiB) does not fit: sectors {first}-{end},"
                 f" the disk ends at {self.last}"
             )
+        _refuse_last_sector(number, mbsize, first, end, self.last)
         slot = Slot(number, first, end)
         self.slots.append(slot)
         return slot
@@ -283,6 +299,7 @@ class MsdosTable:
                 f"logical partition {number} ({mbsize} MiB) does not fit: sectors"
                 f" {first}-{end}, the disk ends at {self.extended.end}"
             )
+        _refuse_last_sector(number, mbsize, first, end, self.extended.end)
         slot = Slot(number, first, end, logical=True)
         self.slots.append(slot)
         return slot

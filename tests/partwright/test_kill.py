@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import procs
 from tests.support.image import needs_tools, sparse_sha256
 from tests.support.paths import ROOT
 from tests.support.seed import SEED
@@ -54,20 +55,8 @@ def make_tree(top: Path, rng: random.Random) -> Path:
 
 
 def session_members(sid: int) -> list[str]:
-    """The live processes of a session (the build ran in its own)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as fh:
-                head, _, rest = fh.read().rpartition(")")
-        except OSError:
-            continue
-        fields = rest.split()
-        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
-            found.append(head.split("(", 1)[1])
-    return found
+    """The names of the live processes of a session (the build ran in its own)."""
+    return [name for _, name in procs.session_members(sid)]
 
 
 def leftovers(directory: Path) -> list[str]:

@@ -1,12 +1,14 @@
 """A command imports what it needs when it runs: `partwright --help` loads no
 command module and no engine, `preview` not the COW or image engine, rich,
-pyparted or the KIWI writer; and the table the top-level parser is built
-from names exactly the commands each module registers, with their help."""
+pyparted or the KIWI writer, nor the standard modules only other commands
+use (pathlib, shutil); and the table the top-level parser is built from
+names exactly the commands each module registers, with their help."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -53,6 +55,9 @@ def test_preview_json_loads_only_the_reader_and_the_planner() -> None:
     assert under(modules, "engine.kiwi.write", "engine.kiwi.export", "engine.kiwi.assign",
                  "engine.plan.first_boot", "engine.host.root_tree") == []
     assert [m for m in modules if m.startswith("partwright.cmd_")] == ["partwright.cmd_layout"]
+    # standard modules that cost a reading process milliseconds and that it does not use
+    assert sorted(modules & {"pathlib", "shutil", "urllib.parse", "ipaddress", "bz2", "lzma",
+                             "engine.layout.example"}) == []
 
 
 def test_preview_as_a_table_loads_rich_but_no_other_engine() -> None:
@@ -61,12 +66,37 @@ def test_preview_as_a_table_loads_rich_but_no_other_engine() -> None:
     assert under(modules, "engine.cow", "engine.image", "parted", "textual", "tui") == []
 
 
-def test_help_loads_no_command_module_and_no_engine_beyond_its_errors() -> None:
+def test_help_loads_no_command_module_and_no_engine() -> None:
     status, modules = loaded_after("--help")
     assert status == 0
     assert [m for m in modules if m.startswith("partwright.cmd_")] == []
-    assert under(modules, "engine") == ["engine", "engine.errors"]
+    assert under(modules, "engine") == []
     assert under(modules, "lxml", "rich", "parted", "textual") == []
+    assert sorted(modules & {"typing", "shutil", "pathlib", "dataclasses"}) == []
+
+
+@pytest.mark.parametrize("columns", ["", "1", "37", "200", "-3", "wide"])
+def test_help_is_as_wide_as_argparse_makes_it(columns: str) -> None:
+    """The command line's formatter finds the width argparse's own would (it
+    asks shutil), with COLUMNS set or not, on a terminal or not."""
+    code = textwrap.dedent("""
+        import argparse, json, os, pty, sys
+        from partwright.cli import _Formatter
+        widths = [_Formatter("p")._width, argparse.HelpFormatter("p")._width]
+        main, other = pty.openpty()
+        os.dup2(other, 1)  # stdout a terminal (80 columns here)
+        widths += [_Formatter("p")._width, argparse.HelpFormatter("p")._width]
+        sys.stderr.write(json.dumps(widths))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = columns
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60, check=True, stdin=subprocess.DEVNULL)
+    ours, theirs, ours_tty, theirs_tty = json.loads(result.stderr)
+    assert (ours, ours_tty) == (theirs, theirs_tty)
+    if columns.isdigit():
+        assert ours == int(columns) - 2
 
 
 def commands_of(parser: argparse.ArgumentParser) -> dict[str, str]:

@@ -10,12 +10,14 @@ import os
 import random
 import shutil
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from engine.cow import read_header
 from engine.cow.format import COW_MAGIC, header_for, set_sectors
+from engine.host.progress import Progress
 from partwright.cli import main
 
 HAVE_UML = shutil.which("uml_moo") is not None and shutil.which("uml_mkcow") is not None
@@ -118,3 +120,30 @@ def one_error_line(err: str) -> str:
     assert lines[0].startswith("partwright: error: ")
     assert "Traceback" not in err
     return lines[0]
+
+
+def cutting_progress(monkeypatch: pytest.MonkeyPatch, victim: Path, when: str,
+                     skip: str = "choosing the base") -> list[int]:
+    """Make the command line's progress bar (its one seam for a callback)
+    cut `victim` to nothing once, as another process could: when some work
+    is done ("first": the rest still to be read) or all of it ("last":
+    every read done, only the final checks left); never during the step
+    named skip. Returns the `done` it cut at."""
+    import contextlib
+
+    from partwright import cmd_cow
+
+    cut: list[int] = []
+
+    def progress(step: str, done: int, total: int) -> None:
+        ready = done > 0 if when == "first" else done >= total
+        if ready and not cut and step != skip:
+            os.truncate(victim, 0)
+            cut.append(done)
+
+    @contextlib.contextmanager
+    def bar(label: str) -> Iterator[Progress]:
+        yield progress
+
+    monkeypatch.setattr(cmd_cow, "progress_bar", bar)
+    return cut

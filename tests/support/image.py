@@ -56,6 +56,16 @@ needs_tools = pytest.mark.skipif(
 )
 
 
+def blkid(path: str | Path, offset: int = 0, size: int | None = None) -> dict[str, str]:
+    """What `blkid -p` (probing the bytes, no cache) finds at `offset` of `path`,
+    within `size` bytes if given: {"TYPE": "ext4", "UUID": ...}; {} for nothing."""
+    argv = ["blkid", "-p", "-o", "export", "-O", str(offset)]
+    if size is not None:
+        argv += ["-S", str(size)]
+    out = subprocess.run([*argv, str(path)], capture_output=True, text=True, check=False).stdout
+    return dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
+
+
 def sparse_sha256(path: str | Path) -> str:
     """sha256 over the size, the data extents and their bytes: two files
     with equal digests have equal bytes (holes read as zeros), without

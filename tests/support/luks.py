@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from engine.host import sparse
+from tests.support.image import blkid as probe
 
 MIB = 1 << 20
 SIZE = 48 * MIB
@@ -38,9 +39,7 @@ def dumped_uuid(text: str) -> str:
 
 
 def blkid(image: Path, offset: int) -> dict[str, str]:
-    out = subprocess.run(["blkid", "-p", "-o", "export", "-O", str(offset), "-S", str(SIZE),
-                          str(image)], capture_output=True, text=True, check=False).stdout
-    return dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
+    return probe(image, offset, SIZE)
 
 
 def copy_region(image: Path, src: int, dst: int, size: int) -> None:

@@ -15,7 +15,14 @@ from engine.cow import create_cow, merge_in_place, merge_to_new, read_header
 from engine.cow import merge as merge_mod
 from engine.cow.format import mark_sectors, set_sectors
 from engine.host.sparse import data_extents, punch_hole, subtract
-from tests.support.cow import reference_merge, scribble, write_random
+from tests.support.cow import (
+    cli,
+    cutting_progress,
+    one_error_line,
+    reference_merge,
+    scribble,
+    write_random,
+)
 from tests.support.paths import ROOT
 
 MIB = 1 << 20
@@ -184,3 +191,24 @@ def test_memory_is_flat_1_vs_16_gib(tmp_path: Path) -> None:
     # KiB: the 16 GiB merge (a 4 MiB bitmap) needs about what 1 GiB needs, and little
     assert peaks[16] - peaks[1] < 8 * 1024, peaks
     assert peaks[16] < 96 * 1024, peaks
+
+
+@pytest.mark.parametrize("victim", ["cow", "backing", "cow in place"])
+def test_an_input_cut_during_the_merge_is_one_error_and_leaves_nothing(
+        victim: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read past an end cut meanwhile gives zeros: the merge must not
+    commit them. One line naming the file, exit 2, no output left."""
+    base = tmp_path / "base.img"
+    sparse_base(base, 64 * MIB)
+    cow = tmp_path / "c.cow"
+    create_cow(base, cow)
+    scribble(cow)
+    cut = cutting_progress(monkeypatch, base if victim == "backing" else cow, "first")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    where = ["--in-place"] if victim == "cow in place" else ["-o", tmp_path / "out.img"]
+    rc, out, err = cli(capsys, "merge", cow, *where)
+    named = f"backing file {base}" if victim == "backing" else f"COW file {cow}"
+    assert cut and rc == 2 and out == ""
+    assert f"{named} changed during the merge" in one_error_line(err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

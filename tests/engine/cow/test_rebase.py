@@ -21,7 +21,7 @@ import pytest
 from engine.cow import merge_to_new, read_header, rebase_images
 from engine.cow.rebase import diff_runs
 from engine.cow.sidecar import load, record
-from tests.support.cow import cli, one_error_line, write_random
+from tests.support.cow import cli, cutting_progress, one_error_line, write_random
 
 GIB = 1 << 30
 
@@ -218,3 +218,34 @@ def test_rebase_reuses_a_current_base_record_only(tmp_path: Path,
     assert len(hashed) == 3  # re-hashed
     sc = load(out / "img.cow")
     assert sc is not None and sc.digests == record(base).digests
+
+
+@pytest.mark.parametrize("when", ["first", "last"])
+@pytest.mark.parametrize("victim", ["base", "image"])
+def test_an_input_cut_during_the_rebase_is_one_error_and_leaves_nothing(
+        victim: str, when: str, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process truncates an input while the rebase reads it (once
+    a mapping's reader died of SIGBUS here, leaving a temporary file): one
+    line naming the file, exit 2, no COW, no record, no new directory."""
+    base = tmp_path / "base.img"
+    with open(base, "wb") as f:  # 256 MiB, 256 KiB of data in each of 32 chunks
+        f.truncate(256 << 20)
+        r = random.Random(3)
+        for k in range(32):
+            f.seek(k * (8 << 20))
+            f.write(r.randbytes(256 << 10))
+    img = tmp_path / "img.img"
+    clone(base, img)
+    with open(img, "r+b") as f:
+        f.seek(5 << 20)
+        f.write(b"changed")
+    cut = cutting_progress(monkeypatch, base if victim == "base" else img, when)
+    rc, out, err = cli(capsys, "rebase", base, img, "--out-dir", tmp_path / "cows")
+    line = one_error_line(err)
+    assert cut and rc == 2 and out == ""
+    named = f"base file {base}" if victim == "base" else f"image {img}"
+    assert f"{named} changed during the rebase" in line
+    if when == "first":  # caught by a read that came back short
+        assert "it is now shorter" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.img", "img.img"]

@@ -18,6 +18,7 @@ import pytest
 
 from engine.host.scratch import Scratch, ScratchBusy, start_time
 from tests.support.paths import ROOT
+from tests.support.procs import session_members
 
 OWNER = textwrap.dedent("""
     import sys
@@ -93,17 +94,3 @@ def test_a_tool_is_stopped_with_its_group_when_interrupted(tmp_path: Path) -> No
     assert not scratch.exists()
     assert session_members(proc.pid) == []  # the shell and both sleeps are gone
 
-
-def session_members(sid: int) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] not in ("Z", "X"):
-            found.append(int(name))
-    return found

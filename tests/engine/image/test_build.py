@@ -17,7 +17,7 @@ from engine.image.verify import read_table, read_table_parted
 from engine.layout.example import EXAMPLE_LAYOUT
 from engine.plan.model import Plan
 from engine.plan.planner import plan as make_plan
-from tests.support.image import MIXED_LAYOUT, MSDOS_LAYOUT, needs_tools
+from tests.support.image import MIXED_LAYOUT, MSDOS_LAYOUT, blkid, needs_tools
 
 pytestmark = needs_tools
 
@@ -37,12 +37,6 @@ def built(request: pytest.FixtureRequest,
     print(f"\n{request.param}: {plan.disk_bytes / 2**30:.1f} GiB image, du {du / 2**20:.2f} MiB,"
           f" built in {report.seconds:.2f} s {dict(report.step_seconds)}")
     return plan, out, report
-
-
-def blkid(path: Path, offset: int, size: int) -> dict[str, str]:
-    proc = subprocess.run(["blkid", "-p", "-o", "export", "-O", str(offset), "-S", str(size),
-                           str(path)], capture_output=True, text=True, check=False)
-    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
 
 
 def test_table_read_back_equals_the_plan(built: tuple[Plan, Path, BuildReport]) -> None:

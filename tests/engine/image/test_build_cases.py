@@ -23,19 +23,13 @@ from engine.image.table import TableIds
 from engine.image.verify import verify
 from engine.layout.model import Layout, Partition, SystemDisk, Volume
 from engine.plan.planner import plan as make_plan
-from tests.support.image import MIXED_LAYOUT, needs_tools
+from tests.support.image import MIXED_LAYOUT, blkid, needs_tools
 from tests.support.trees import mounted
 
 pytestmark = needs_tools
 needs_loop = pytest.mark.skipif(kernel.missing("loop") is not None,
                                 reason=str(kernel.missing("loop")))
 MIB = 1 << 20
-
-
-def blkid(image: Path, offset: int, size: int) -> dict[str, str]:
-    out = subprocess.run(["blkid", "-p", "-o", "export", "-O", str(offset), "-S", str(size),
-                          str(image)], capture_output=True, text=True, check=False).stdout
-    return dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
 
 
 def test_small_fat32_is_filled(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from engine.layout.model import Layout
 from engine.plan.model import Plan
 from engine.plan.planner import plan as make_plan
 from tests.support.containers import LUKS1, LUKS2, LVM, PASSPHRASE, RAID0, RAID1, group
-from tests.support.image import needs_tools, sparse_sha256
+from tests.support.image import blkid, needs_tools, sparse_sha256
 
 pytestmark = needs_tools
 needs_loop = pytest.mark.skipif(not kernel.has_loop(), reason=kernel.missing("loop") or "")
@@ -47,12 +47,6 @@ def extract(image: Path, offset: int, size: int, target: Path) -> Path:
     with open(image, "rb") as src:
         sparse.extract(src.fileno(), offset, size, str(target))
     return target
-
-
-def blkid(path: Path, offset: int = 0) -> dict[str, str]:
-    out = subprocess.run(["blkid", "-p", "-o", "export", "-O", str(offset), str(path)],
-                         capture_output=True, text=True, check=False).stdout
-    return dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
 
 
 def fields(text: str) -> dict[str, str]:

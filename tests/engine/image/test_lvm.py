@@ -17,6 +17,7 @@ import pytest
 from engine.errors import PartwrightError
 from engine.host import kernel, sparse
 from engine.image import lvm
+from tests.support.image import blkid
 
 needs_loop = pytest.mark.skipif(not kernel.has_loop(), reason=kernel.missing("loop") or "")
 
@@ -25,12 +26,6 @@ IMAGE_MIB = 512  # the `image` fixture's size
 PV_SIZE = 128 * MIB
 ORIGIN = 1 * MIB
 CLONES = (160 * MIB, 320 * MIB)
-
-
-def blkid(image: Path, offset: int) -> dict[str, str]:
-    out = subprocess.run(["blkid", "-p", "-o", "export", "-O", str(offset), str(image)],
-                         capture_output=True, text=True, check=False).stdout
-    return dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
 
 
 def attached_to(image: Path) -> list[str]:

@@ -15,6 +15,7 @@ import pytest
 from engine.errors import PartwrightError
 from engine.host import kernel, sparse
 from engine.image import mdraid
+from tests.support.image import blkid
 
 pytestmark = pytest.mark.skipif(shutil.which("mdadm") is None and not os.path.exists("/sbin/mdadm"),
                                 reason="mdadm is not installed (Debian mdadm)")
@@ -43,12 +44,6 @@ def examine(image: Path, offset: int, tmp: Path) -> dict[str, str]:
         if sep:
             fields[key.strip()] = value.strip()
     return fields
-
-
-def blkid(image: Path, offset: int) -> dict[str, str]:
-    out = subprocess.run(["blkid", "-p", "-o", "export", "-O", str(offset), str(image)],
-                         capture_output=True, text=True, check=False).stdout
-    return dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
 
 
 def mkfs_inside(image: Path, offset: int, sb: mdraid.Superblock) -> None:

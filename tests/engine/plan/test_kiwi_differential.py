@@ -35,7 +35,7 @@ ROOT_MBYTES = 1024
 BUILD_TIME_KEYS: set[str] = set()
 # errors for tables KIWI builds without failing, but wrong: the plan shows the
 # table KIWI builds, and it must be that table
-BUILDS_WRONG = {"duplicate-name", "msdos-logical-id", "msdos-first-lost"}
+BUILDS_WRONG = {"duplicate-name", "msdos-logical-id", "msdos-first-lost", "msdos-partition-missing"}
 ORACLE = OracleServer()  # one KIWI process per test worker, a fork per layout
 
 
@@ -212,6 +212,23 @@ EDGE_CASES: dict[str, Layout] = {
     "msdos-60-boot": BIOS_EXT.with_changes(bootpartition=True,
                                           partitions=(Partition("slot", 10, clone=56),)),
     "msdos-59": BIOS_EXT.with_changes(partitions=(Partition("slot", 10, clone=56),)),
+    # fdisk takes +SIZE only up to the sector before the last one it offers:
+    # the root (sized by KIWI from its own estimate, neither the custom
+    # partitions nor the logical partitions' EBRs counted) ends on the last
+    # sector, fdisk makes no partition 12, KIWI's type change of 12 fails
+    "msdos-last-sector-logical": Layout(
+        firmware="efi", efiparttable="msdos", filesystem="ext4", bootpartition=True,
+        dosparttable_extended_layout=True, root_clone=2, boot_clone=1, oem_swap=True,
+        partitions=(Partition("home", 1, clone=2),)),
+    # the same on a primary partition: a fixed root size that fills the disk
+    "msdos-last-sector-primary": Layout(firmware="bios", filesystem="ext4", size_mb=1001,
+                                        oem_systemsize=1000, oem_resize=False),
+    # fdisk refuses the ESP (onto / past the last sector), KIWI has no type to
+    # set on it, goes on, and the root takes the space: a table without an ESP
+    "msdos-esp-last-sector": Layout(firmware="efi", efiparttable="msdos", filesystem="ext4",
+                                    size_mb=23),
+    "msdos-esp-past-end": Layout(firmware="efi", efiparttable="msdos", filesystem="ext4",
+                                 size_mb=22),
     "overlay-lvm": UEFI8.with_changes(overlayroot=True, overlayroot_readonly_partsize=500,
                                       systemdisk=SystemDisk()),
     "overlay-btrfs-volumes": UEFI8.with_changes(

@@ -103,11 +103,25 @@ def test_many_volumes_are_an_error() -> None:
     (lambda: GptTable(8192 * 2048).add(1, 10**6), "does-not-fit"),
     (lambda: MsdosTable(8192 * 2048).add_primary(5, 10), "table-full"),
     (lambda: _logical(MsdosTable(8192 * 2048), 57), "table-full"),
+    # +SIZE onto the last sector: fdisk's prompt refuses it, the sector before is fine
+    (lambda: MsdosTable(11 * 2048).add_primary(1, 10), "last-sector"),
+    (lambda: MsdosTable(11 * 2048).add_primary(1, 11), "does-not-fit"),
 ])
 def test_placement_failures_carry_their_kind(build: object, kind: str) -> None:
     with pytest.raises(PlacementError) as caught:
         build()  # type: ignore[operator]
     assert caught.value.kind == kind
+
+
+def test_msdos_size_ends_before_the_last_sector_and_all_free_on_it() -> None:
+    assert MsdosTable(12 * 2048).add_primary(1, 10).end == 11 * 2048 - 1
+    assert MsdosTable(11 * 2048).add_primary(1, None).end == 11 * 2048 - 1
+    table = MsdosTable(12 * 2048)
+    table.add_extended(1)
+    with pytest.raises(PlacementError) as caught:
+        table.add_logical(10)  # its EBR takes the first MiB of the extended one
+    assert caught.value.kind == "last-sector"
+    assert table.add_logical(9).end == 12 * 2048 - 2049
 
 
 def _twice(table: GptTable) -> None:
