@@ -16,6 +16,7 @@ the cursor to a row and `on_row_chosen(key)` on Enter or a double click.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -73,15 +74,26 @@ class KeyedTable(ScrollView, can_focus=True):
         self._lines: dict[tuple[object, ...], Strip] = {}  # finished lines, by what they show
         self._pass_styles: tuple[Style, Style, Style] | None = None
         self._index: dict[str, int] = {}
+        # each row's cells (a tuple) and signature, by the tuple's id
+        self._sig_of: dict[int, tuple[tuple[Cell, ...], object]] = {}
 
     # --- data ----------------------------------------------------------------
-    def set_rows(self, rows: list[tuple[str, list[Cell]]], cursor_key: str | None = None) -> None:
+    def set_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]],
+                 cursor_key: str | None = None) -> None:
         """Replace the rows; the cursor goes to `cursor_key` (else stays at its index).
-        Only the visible lines whose row (or cursor) changed are drawn again."""
+        Only the visible lines whose row (or cursor) changed are drawn again.
+        A row given as the very tuple of cells it had before is not looked at again."""
         before = (self.row_sigs, self.widths, self.cursor_row, self.scroll_offset)
         self.row_keys = [key for key, _ in rows]
         self.row_cells = [tuple(cells) for _, cells in rows]
-        self.row_sigs = [_signature(cells) for cells in self.row_cells]
+        known = self._sig_of
+        self._sig_of = {}
+        for cells in self.row_cells:
+            held = known.get(id(cells))
+            # the tuple itself is held with its signature, so its id is not reused
+            sig = held[1] if held is not None and held[0] is cells else _signature(cells)
+            self._sig_of[id(cells)] = (cells, sig)
+        self.row_sigs = [self._sig_of[id(cells)][1] for cells in self.row_cells]
         self._index = {key: i for i, key in enumerate(self.row_keys)}
         if len(self._strips) > 4096:
             self._strips.clear()
@@ -109,7 +121,12 @@ class KeyedTable(ScrollView, can_focus=True):
         with `sigs`, `widths`, `cursor` at `scroll` (all of them when the
         columns or the scroll position moved)."""
         if widths != self.widths or scroll != self.scroll_offset or not self.is_mounted:
-            self.refresh()
+            region = self.scrollable_content_region
+            if self.is_mounted and region:
+                # every line moved: the lines, not the border around them
+                self.refresh(Region(0, 0, region.width, region.height))
+            else:
+                self.refresh()
             return
         top = int(self.scroll_offset.y)
         lines = max(0, self.scrollable_content_region.height - 1)
