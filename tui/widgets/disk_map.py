@@ -184,11 +184,17 @@ class DiskMap(Widget):
                 line[start:end] = list(seg.label)
         accent = look.theme_colour(self.app, "text-accent", "#a86d1c")
         out = Text(no_wrap=True, overflow="crop")
+        marked = f"bold {accent}"
+        run: list[str] = []
+        run_mark = False
         for ch, mark in zip(line, marks, strict=True):
-            if mark:
-                out.append("▔" if ch == " " else ch, style=f"bold {accent}")
-            else:
-                out.append(ch, style="dim")
+            if mark != run_mark and run:  # a run of one style: appended at once
+                out.append("".join(run), style=marked if run_mark else "dim")
+                run = []
+            run_mark = mark
+            run.append("▔" if mark and ch == " " else ch)
+        if run:
+            out.append("".join(run), style=marked if run_mark else "dim")
         return out
 
     def on_click(self, event: events.Click) -> None:
