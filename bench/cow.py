@@ -210,6 +210,7 @@ def row_in_place(d: Path, base: Path, cow: Path, host: Path, n: int) -> Row:
         "moo_s": lambda: chain(("uml_moo", "-d", "-b", copy, cow), ("sync", copy)),
     }, repeat=n, setup=fresh)
     fresh()
+    floor = median([run(cli("info", cow_ip)) for _ in range(max(n, 3))])
     run(cli("merge", "--in-place", cow_ip))
     run(("cmp", copy, host))
     run(cli("check", "--full", cow_ip))
@@ -217,6 +218,8 @@ def row_in_place(d: Path, base: Path, cow: Path, host: Path, n: int) -> Row:
     row = Row("merge in place, tamper record kept", res["ours"], res,
               (load0, os.getloadavg()[0]))
     show(row, {"moo_s": "uml_moo -d + sync"})
+    print(f"  start-up floor: `partwright cow info COW` {floor.wall:.3f} s (CPU {floor.cpu:.3f} s),"
+          f" `python -c pass` {python_start().wall:.3f} s")
     print("  changes touch 256 of 256 4 MiB chunks; result cmp-identical to the flat host "
           "image; the record it leaves passes `cow check --full`")
     return row

@@ -11,7 +11,8 @@ moment hits both; medians of --repeat samples.
 
   start    `partwright preview seed.xml --json` vs `systemd-repart --dry-run`
            (4 partitions); `partwright --help`; `python -c pass` and
-           `python -I -S -c pass`, the interpreter's own start
+           `python -I -S -c pass`, the interpreter's own start, and
+           `python -c 'import lxml.etree'`, the floor of a KIWI reader
   cow      bench/cow.py's rows (1 GiB base, ~8 MiB changed touching every 4 MiB
            chunk): `partwright cow merge --in-place` vs `uml_moo -d` + sync;
            `cow rebase` (base not recorded, and recorded) vs `qemu-img create`
@@ -142,6 +143,7 @@ def bench_start(work: Path, repeat: int) -> None:
         "help": [pw("--help")],
         "pass": [[py, "-c", "pass"]],
         "pass_is": [[py, "-I", "-S", "-c", "pass"]],
+        "lxml": [[py, "-c", "import lxml.etree"]],  # what the KIWI reader cannot do without
     }
     if shutil.which("systemd-repart"):
         cases["repart"] = [repart_command(str(work))]
@@ -161,6 +163,11 @@ def bench_start(work: Path, repeat: int) -> None:
             f"{t['pass'][0] / t['repart'][0]:.1f}x repart's time (-I -S:"
             f" {t['pass_is'][0] / t['repart'][0]:.1f}x)", "(the floor of any Python process)",
             None)
+        row("the interpreter and lxml: `python -c 'import lxml.etree'`", ms(t["lxml"]),
+            f"`systemd-repart --dry-run` {ms(t['repart'])}",
+            f"{t['lxml'][0] / t['repart'][0]:.1f}x repart's time; preview spends"
+            f" {(t['preview'][0] - t['lxml'][0]) * 1000:.0f} ms beyond it",
+            "(the floor of `preview`, which reads XML with lxml)", None)
 
 
 def run_of(r: object) -> tuple[float, float, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from engine.cow import qcow2, records, sidecar
@@ -307,9 +308,11 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
         if file_size(bfd) != header.size:
             raise CowError(f"backing file {opened.backing} changed size while opening it")
         cow_before = stamp(cfd)
-        total = sum(n for _, n in byte_runs(cfd, header))
+        # the bitmap is read twice only for a progress bar's total
+        total = sum(n for _, n in byte_runs(cfd, header)) if progress is not None else 0
         counter = Counter(progress, "merging", total)
         written: list[tuple[int, int]] = []  # leaf ranges, merged as the runs come
+        merged = 0
         for off, length in byte_runs(cfd, header):
             base = header.data_offset
             pos = off
@@ -322,23 +325,28 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
             if pos < off + length:
                 punch_hole(bfd, pos, off + length - pos)
             _add_leaves(written, off, length)
+            merged += length
             counter.add(length)
-        os.fsync(bfd)
-        if stamp(cfd) != cow_before:
-            raise CowError(f"COW file {os.fspath(cow)} changed during the merge: backing file "
-                           f"{opened.backing} may hold part of it")
-        if file_size(bfd) != header.size:
-            raise CowError(f"backing file {opened.backing} changed size during the merge")
-        st = os.fstat(bfd)
-        if opened.verdict.sidecar is not None and keep_record:
-            kept, more = sidecar.update_written(opened.verdict.sidecar, bfd, written,
-                                                opened.backing)
+        with ThreadPoolExecutor(1) as pool:  # the leaves are hashed while the disk writes
+            synced = pool.submit(os.fsync, bfd)
+            if stamp(cfd) != cow_before:
+                raise CowError(f"COW file {os.fspath(cow)} changed during the merge: backing "
+                               f"file {opened.backing} may hold part of it")
+            if file_size(bfd) != header.size:
+                raise CowError(f"backing file {opened.backing} changed size during the merge")
+            kept = None
+            if opened.verdict.sidecar is not None and keep_record:
+                kept, more = sidecar.update_written(opened.verdict.sidecar, bfd, written,
+                                                    opened.backing)
+                notes.extend(more)
+            synced.result()
+        if kept is not None:  # the record, once what it describes is on disk
             sidecar.write(cow, kept)
-            notes.extend(more)
         elif opened.verdict.sidecar is not None:
             os.unlink(sidecar.sidecar_path(cow))
             notes.append(f"note: removed {sidecar.sidecar_path(cow)} (not re-hashed); "
                          "this COW now has only UML's size and mtime check")
+        st = os.fstat(bfd)
         if cow_writable:
             os.pwrite(cfd, pack_mtime(header, int(st.st_mtime)), header.mtime_offset)
             os.fsync(cfd)
@@ -346,9 +354,9 @@ def merge_in_place(cow: StrPath, backing: str | None = None, force: bool = False
         os.close(cfd)
         if bfd >= 0:
             os.close(bfd)
-    if total:
+    if merged:
         notes.append(f"warning: backing file {opened.backing} changed: every other COW file "
                      "over it is now invalid")
         for other in others:
             notes.append(f"warning: {other} is now invalid")
-    return MergeResult(opened.backing, header.size, 0, total, tuple(notes), others)
+    return MergeResult(opened.backing, header.size, 0, merged, tuple(notes), others)

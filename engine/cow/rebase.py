@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,7 @@ from engine.host.sparse import data_extents, is_zero
 SECTOR = 512
 LEVELS = (64 << 10, 4 << 10, SECTOR)
 STEP = LEVELS[0]
+PIECE = 256 << 10  # read and handled at a time: both files' pieces stay in the L2 cache
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,20 @@ Buffer: TypeAlias = bytes | bytearray | memoryview
 
 
 def diff_runs(a: Buffer, b: Buffer, offset: int, length: int,
-              equal: Equal | None = None) -> list[tuple[int, int]]:
+              equal: Equal | None = None,
+              differing: Sequence[int] | None = None) -> list[tuple[int, int]]:
     """(sector, count) runs where a and b (both length bytes, starting at
     image byte offset, a multiple of SECTOR) differ; the sector size is 512.
     equal(start, end) compares a range of both (default: slices, which copy).
-    Iterative (a recursive closure would form a reference cycle that keeps
-    both 4 MiB buffers alive until the garbage collector runs)."""
+    differing: the sorted STEP blocks known to differ, when the first level
+    was compared already (every other block is equal). Iterative (a
+    recursive closure would form a reference cycle that keeps both 4 MiB
+    buffers alive until the garbage collector runs)."""
     same = equal or (lambda x, y: a[x:y] == b[x:y])
     out: list[tuple[int, int]] = []
     stack = [(0, length, 0)]
+    if differing is not None:
+        stack = [(k * STEP, min((k + 1) * STEP, length), 1) for k in reversed(differing)]
     while stack:
         start, end, level = stack.pop()
         step = LEVELS[level]
@@ -111,17 +117,18 @@ def _memcmp() -> Any:
 
 
 class _Buffers(threading.local):
-    """Two CHUNK-sized buffers per thread, reused for every chunk it reads
-    (a: the image's, b: the base's), and their addresses for memcmp. Read
+    """Two PIECE-sized buffers per thread, reused for every piece it reads
+    (a: the image's, b: the base's; small enough to stay in the cache while
+    they are compared and hashed), and their addresses for memcmp. Read
     with pread, never mapped: a file that another process truncates under
     a mapping kills its reader with SIGBUS, a read just comes back short."""
 
     def __init__(self) -> None:
         import ctypes
 
-        self.a = bytearray(CHUNK)
-        self.b = bytearray(CHUNK)
-        self._views: Any = [(ctypes.c_char * CHUNK).from_buffer(x) for x in (self.a, self.b)]
+        self.a = bytearray(PIECE)
+        self.b = bytearray(PIECE)
+        self._views: Any = [(ctypes.c_char * PIECE).from_buffer(x) for x in (self.a, self.b)]
         self.a_addr, self.b_addr = (ctypes.addressof(v) for v in self._views)
 
 
@@ -131,6 +138,19 @@ def _blocks(extents: list[tuple[int, int]]) -> set[int]:
     for off, length in extents:
         found.update(range(off // STEP, (off + length - 1) // STEP + 1))
     return found
+
+
+def _spans(blocks: set[int], length: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) byte ranges of a chunk of length bytes covering the given
+    STEP blocks, contiguous runs of them cut into pieces of PIECE bytes."""
+    run: list[int] = []
+    for k in sorted(blocks):
+        if run and (k != run[-1] + 1 or (k - run[0] + 1) * STEP > PIECE):
+            yield run[0] * STEP, min((run[-1] + 1) * STEP, length)
+            run = []
+        run.append(k)
+    if run:
+        yield run[0] * STEP, min((run[-1] + 1) * STEP, length)
 
 
 def _chunks_of(extents: list[tuple[int, int]]) -> set[int]:
@@ -217,65 +237,94 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, base: str, image: str, dst: At
     base_changed = f"base file {base} changed during the rebase"
     cow_changed = f"{dst.target} changed while it was written"
 
+    def read(fd: int, view: memoryview, at: int, changed: str) -> None:
+        if os.preadv(fd, [view], at) != len(view):
+            read_exact(fd, view, at, changed)  # a short read: more to come, or a cut file
+
     def one(job: tuple[tuple[int, list[tuple[int, int]]], tuple[int, list[tuple[int, int]]]]
             ) -> _Chunk:
+        """One chunk, a piece of at most PIECE bytes at a time: each piece
+        of both files is read, compared and (the base's) hashed while it is
+        in the cache; the 64 KiB blocks that differ are kept aside."""
         (i, inside), (_, in_image) = job
         off = i * CHUNK
         length = min(CHUNK, size - off)
         bufs = buffers
-        a, b = memoryview(bufs.a)[:length], memoryview(bufs.b)[:length]
-        read_exact(bfd, b, off, base_changed)
-        read_exact(ifd, a, off, image_changed)
-        return compare(i, inside, _blocks(inside + in_image), off, length, a, b,
-                       bufs.a_addr, bufs.b_addr)
-
-    def compare(i: int, inside: list[tuple[int, int]], blocks: set[int], off: int,
-                length: int, a: memoryview, b: memoryview, a_addr: int, b_addr: int) -> _Chunk:
-        """blocks: the 64 KiB blocks of the chunk with data in either file;
-        the others are holes in both, equal without being read."""
-
-        def equal(start: int, end: int) -> bool:  # within one block, or any blocks
-            if end - start <= STEP and start // STEP not in blocks:
-                return True
-            return bool(memcmp(a_addr + start, b_addr + start, end - start) == 0)
-
-        def all_equal() -> bool:
-            return all(equal(k * STEP, min((k + 1) * STEP, length)) for k in sorted(blocks))
-
+        pa, pb = memoryview(bufs.a), memoryview(bufs.b)
+        a_addr, b_addr = bufs.a_addr, bufs.b_addr
+        blocks = _blocks(inside + in_image)  # with data in either file; the rest
+        hashing = i not in base_hashed  # are holes in both, equal unread
+        base_blocks = _blocks(inside) if hashing else set()
+        leaves = bytearray(tree.zero_leaves(length)) if hashing else bytearray()
+        differing: dict[int, tuple[bytes, bytes]] = {}  # block -> (image's, base's)
+        for lo, hi in _spans(blocks, length):
+            n = hi - lo
+            read(bfd, pb[:n], off + lo, base_changed)
+            read(ifd, pa[:n], off + lo, image_changed)
+            if memcmp(a_addr, b_addr, n):
+                for at in range(0, n, STEP):
+                    m = min(STEP, n - at)
+                    if memcmp(a_addr + at, b_addr + at, m):
+                        differing[(lo + at) // STEP] = (bytes(pa[at:at + m]),
+                                                        bytes(pb[at:at + m]))
+            if hashing:
+                for k in base_blocks.intersection(range(lo // STEP, -(-hi // STEP))):
+                    at = k * STEP - lo
+                    leaves[k * tree.DIGEST:(k + 1) * tree.DIGEST] = tree.leaf_digest(
+                        pb[at:min(at + STEP, n)])
         hashed = None
-        if i not in base_hashed:
-            leaves = tree.hash_leaves(b, inside)
-            hashed = tree.Hashed(tree.chunk_digest(leaves), leaves)
-        if all_equal():
+        if hashing:
+            hashed = tree.Hashed(tree.chunk_digest(bytes(leaves)), bytes(leaves))
+        if not differing:
             return _Chunk(i, hashed, 0)
-        runs = diff_runs(a, b, off, length, equal)
-        for s, count in runs:
-            start = s * SECTOR - off
-            piece = a[start:start + count * SECTOR]
-            if not is_zero(piece):
-                os.pwrite(fd, piece, header.data_offset + off + start)
+        return _Chunk(i, hashed, write_and_verify(i, off, length, differing))
+
+    def write_and_verify(i: int, off: int, length: int,
+                         differing: dict[int, tuple[bytes, bytes]]) -> int:
+        """Write the differing sectors of a chunk and their bitmap bytes,
+        then merge them back from what is on disk now over the base's bytes
+        (our own copy): it must give the image's bytes. Only the blocks that
+        differed can differ after it: a bit read back elsewhere fails it.
+        Returns the sectors whose bits were read back."""
+        runs: list[tuple[int, int]] = []
+        for k in sorted(differing):
+            a, b = differing[k]
+            at = off + k * STEP
+            for s, count in diff_runs(a, b, at, len(a), differing=[0]):
+                start = s * SECTOR - at
+                piece = a[start:start + count * SECTOR]
+                if not is_zero(piece):
+                    os.pwrite(fd, piece, header.data_offset + s * SECTOR)
+                runs.append((s, count))
         nbytes = min(per_chunk, header.bitmap_len - i * per_chunk)
         where = header.bitmap_offset + i * per_chunk
         os.pwrite(fd, bitmap_bytes(runs, i * per_chunk * 8, nbytes), where)
-        # verify: merge this chunk back over the base's bytes (our own copy)
-        # from what is on disk now: it must give the image's bytes
         sectors = 0
         bits = bytearray(nbytes)
         read_exact(fd, memoryview(bits), where, cow_changed)
+        merged = {k: bytearray(b) for k, (_, b) in differing.items()}
         for s, count in runs_in_bitmap(bytes(bits), i * per_chunk * 8):
-            start = s * SECTOR - off
-            stop = min(start + count * SECTOR, length)
-            read_exact(fd, b[start:stop], header.data_offset + off + start, cow_changed)
             sectors += count
-        if not all_equal():
+            pos, end = s * SECTOR - off, min((s + count) * SECTOR - off, length)
+            while pos < end:  # block by block
+                k = pos // STEP
+                stop = min(end, (k + 1) * STEP)
+                if k not in merged:
+                    _fail(image, i)  # a bit in a block that was equal
+                read_exact(fd, memoryview(merged[k])[pos - k * STEP:stop - k * STEP],
+                           header.data_offset + off + pos, cow_changed)
+                pos = stop
+        if any(merged[k] != a for k, (a, _) in differing.items()):
             _fail(image, i)
-        return _Chunk(i, hashed, sectors)
+        return sectors
 
     try:
         lock(ifd, False, "image", image)
         before = stamp(ifd)
         if before[0] != size:
             raise CowError(f"{image_changed} (it is {before[0]} bytes now, not {size})")
+        for f in (bfd, ifd):  # read once, front to back: a cold cache reads ahead
+            os.posix_fadvise(f, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         os.pwrite(fd, header_raw, 0)
         os.ftruncate(fd, header.file_len)
         nchunks = -(-size // CHUNK)

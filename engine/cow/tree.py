@@ -33,6 +33,7 @@ from engine.host.sparse import data_extents
 LEAF = 64 << 10
 CHUNK = 4 << 20
 LEAVES = CHUNK // LEAF
+BATCH = 1 << 20  # bytes of leaves a thread hashes again per task (rehash_leaves)
 DIGEST = 32
 ALGORITHM = "blake3"
 LEGACY_ALGORITHM = "sha256"
@@ -215,21 +216,44 @@ def rehash_leaves(fd: int, size: int, leaves: Callable[[int], bytes],
                   ranges: Iterable[tuple[int, int]], name: str = "the file") -> dict[int, bytes]:
     """Hash the leaves in ranges ([first, end) leaf indexes, sorted) again
     after they were rewritten, reading only them; leaves(i) gives chunk i's
-    leaf digests as they were. The new leaf digests of every chunk touched."""
-    touched: dict[int, bytearray] = {}
+    leaf digests as they were. The new leaf digests of every chunk touched.
+    Runs of leaves go to WORKERS threads in batches of about BATCH bytes."""
+    pieces: list[tuple[int, int]] = []  # [first, end) leaves, none across a chunk
     for a, b in ranges:
         while a < b:
-            i = a // LEAVES
-            end = min(b, (i + 1) * LEAVES)
-            start = a * LEAF
-            length = min(end * LEAF, size) - start
-            if length <= 0:
+            end = min(b, (a // LEAVES + 1) * LEAVES)
+            if min(end * LEAF, size) <= a * LEAF:
                 break
-            if i not in touched:
-                touched[i] = bytearray(leaves(i))
-            buf = bytearray(length)
-            read_exact(fd, memoryview(buf), start, f"{name} changed while it was hashed")
-            k = a - i * LEAVES
-            touched[i][k * DIGEST:(k + end - a) * DIGEST] = hash_leaves(buf)
+            pieces.append((a, end))
             a = end
+    batches: list[list[tuple[int, int]]] = []
+    held = BATCH
+    for a, end in pieces:
+        if held >= BATCH:
+            batches.append([])
+            held = 0
+        batches[-1].append((a, end))
+        held += (end - a) * LEAF
+    changed = f"{name} changed while it was hashed"
+
+    def one(batch: list[tuple[int, int]]) -> list[tuple[int, bytes]]:
+        out = []
+        for a, end in batch:
+            start = a * LEAF
+            buf = bytearray(min(end * LEAF, size) - start)
+            read_exact(fd, memoryview(buf), start, changed)
+            out.append((a, hash_leaves(buf)))
+        return out
+
+    touched: dict[int, bytearray] = {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for done in bounded_map(pool, one, batches):
+            for a, digests in done:
+                i = a // LEAVES
+                if i not in touched:
+                    touched[i] = bytearray(leaves(i))
+                k = a - i * LEAVES
+                touched[i][k * DIGEST:k * DIGEST + len(digests)] = digests
     return {i: bytes(new) for i, new in touched.items()}

@@ -140,3 +140,15 @@ def test_preview_prints_the_same_with_the_cache_it_wrote(tmp_path: Path) -> None
     assert runs[0].stdout == runs[1].stdout and runs[0].stdout.startswith("{")
     assert "compiled 0" not in runs[0].stderr and "compiled 0" in runs[1].stderr
     assert list(tmp_path.rglob("dataclass-code.*.marshal"))
+
+
+MARKER = "the test module's own"
+
+
+def test_exec_without_globals_runs_in_the_callers_namespace_as_the_builtin() -> None:
+    found: dict[str, object] = {}
+    CodeCache(None, write=False).exec("seen = MARKER", None, found)
+    assert found["seen"] == MARKER
+    ns: dict[str, object] = {"__name__": "engine.example"}
+    CodeCache(None, write=False).exec("x = 6 * 7", ns)
+    assert ns["x"] == 42

@@ -102,6 +102,24 @@ def wide_layouts(draw: st.DrawFn) -> Layout:
 FAMILIES = ("volumes", "msdos", "refusals")
 
 
+def _disk_ending_near(draw: st.DrawFn, layout: Layout, fill: int) -> Layout:
+    """`layout` on a disk cut at the end of one of its partitions, + `fill`
+    MiB: 0 ends it on the last sector (which fdisk refuses a sized partition),
+    -1 runs it past, 1 just fits; partitions after it find no room."""
+    from engine.plan.planner import plan
+    from engine.units import GRAIN
+
+    if draw(st.booleans()):  # a root of a given size, not "all free"
+        layout = layout.with_changes(oem_systemsize=draw(st.sampled_from([100, 300])),
+                                     oem_resize=False)
+    p = plan(layout.with_changes(size_mb=8192, root_mbytes=1024))
+    ends = sorted(e.end for e in p.entries if e.role != "extended")
+    if not ends:
+        return layout
+    end = draw(st.sampled_from(ends))
+    return layout.with_changes(size_mb=max((end + 1) // GRAIN + fill, 1))
+
+
 @st.composite
 def kiwi_layouts(draw: st.DrawFn, family: str) -> Layout:
     """Layouts over what KIWI refuses or quietly builds wrong, by family:
@@ -147,15 +165,22 @@ def kiwi_layouts(draw: st.DrawFn, family: str) -> Layout:
         for name in draw(st.lists(st.sampled_from(NAMES[:4]), max_size=3, unique=True)):
             parts.append(Partition(name, draw(st.integers(5, 50)),
                                    part_id=draw(st.sampled_from([None, None, 2, 3, 5, 6, 9]))))
-        return Layout(
+        # root clones without <size>: KIWI sizes them from its own estimate,
+        # which counts neither custom partitions nor EBRs
+        root_clone = draw(st.sampled_from([0, 0, 0, 1, 2]))
+        layout = Layout(
             firmware=draw(st.sampled_from(["bios", "bios", "efi"])),
-            efiparttable="msdos", filesystem="ext4", size_mb=8192,
+            efiparttable="msdos", filesystem="ext4",
+            size_mb=draw(st.sampled_from([8192, 8192, None])) if root_clone else 8192,
+            root_clone=root_clone, boot_clone=draw(st.sampled_from([0, 0, 1])),
             bootpartition=draw(st.sampled_from([None, True])),
             oem_swap=draw(st.sampled_from([None, True])),
             dosparttable_extended_layout=draw(st.sampled_from([True, True, None])),
             rootpart_id=draw(st.sampled_from([None, None, None, 4, 7])),
             disk_start_sector=draw(st.sampled_from([None, None, 4096])),
             partitions=tuple(draw(st.permutations(parts))))
+        fill = draw(st.sampled_from([None, None, None, None, -1, 0, 0, 1]))
+        return layout if fill is None else _disk_ending_near(draw, layout, fill)
     arch = draw(st.sampled_from(["x86_64", "x86_64", "aarch64", "ppc64le"]))
     base = draw(layouts(msdos_ok=arch == "x86_64"))
     firmware = draw(st.sampled_from(["bios", "efi", "uefi", "ec2", "ofw", "opal", None]))
