@@ -10,9 +10,11 @@ the cursor to its partition.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from rich.text import Text
-from textual.geometry import Size
+from textual.css.styles import RulesMap
+from textual.geometry import Region, Size
 from textual.reactive import Reactive, reactive
 from textual.strip import Strip
 from textual.style import Style
@@ -117,10 +119,7 @@ class Diagnostics(OptionList):
             same_colours = isinstance(old_signature, tuple) and old_signature[1:] == signature[1:]
             for i, line in enumerate(signature[0][:len(old)]):
                 if not same_colours or i >= len(drawn) or drawn[i] != line:
-                    option = self.get_option_at_index(i)
-                    if isinstance(option, Line):
-                        option.key = self._key(items[i], plan)
-                    self.replace_option_prompt_at_index(i, self._prompt(items[i], plan))
+                    self._replace(i, self._prompt(items[i], plan), self._key(items[i], plan))
             for _ in range(len(old) - len(items)):
                 self.remove_option_at_index(len(items))
             if len(items) > len(old):
@@ -132,6 +131,31 @@ class Diagnostics(OptionList):
             self.highlighted = 0
         elif previous is not None:
             self.highlighted = codes.index(previous)
+
+    def _replace(self, index: int, prompt: Text, key: object) -> None:
+        """The option at `index` shows `prompt` from now on. When it keeps its
+        height only its own lines are drawn again (OptionList's replace draws
+        the whole list again, and wraps every prompt anew)."""
+        option = self.get_option_at_index(index)
+        if isinstance(option, Line):
+            option.key = key
+        try:
+            line, height = self._index_to_line[index], self._heights[index]
+            renders = self._option_render_cache
+            padding = self.get_component_styles("option-list--option").padding
+            width = self.scrollable_content_region.width - self._get_left_gutter_width()
+            option._set_prompt(prompt)
+            rules = cast(RulesMap, self.styles)
+            fits = self._get_visual(option).get_height(rules, width - padding.width)
+            if fits + option._divider != height:
+                raise LookupError("another height")
+        except (AttributeError, LookupError):  # another height (or another Textual)
+            self.replace_option_prompt_at_index(index, prompt)
+            return
+        for drawn in [k for k in renders.keys() if k[0] is option]:
+            renders.discard(drawn)
+        top = line - int(self.scroll_offset.y)
+        self.refresh(Region(0, top, self.scrollable_content_region.width, height))
 
     def _line(self, diag: Diagnostic, plan: Plan) -> Line:
         return Line(self._prompt(diag, plan), self._key(diag, plan))
