@@ -11,6 +11,7 @@ lossless XML writer, atomic); builds go through the image engine in a worker
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import threading
 from collections.abc import Callable, Iterable
@@ -83,6 +84,7 @@ class PartwrightApp(App[None]):
         self.plan: Plan = make_plan(layout)
         self._history_shown: tuple[bool, bool] | None = None
         self._main: MainScreen | None = None
+        self._frozen = False  # the objects there at mount are out of the collector's way
         self.set_reactive(PartwrightApp.session, Session.start(layout))
 
     @classmethod
@@ -156,8 +158,18 @@ class PartwrightApp(App[None]):
         main.selected = rows[0] if rows else "root"
         self.render_plan()
         main.query_one(PartitionList).focus()
+        # the objects of the app as drawn live as long as it: kept out of the
+        # garbage collector's full passes, which would otherwise walk all of
+        # them (tens of milliseconds) in the middle of a keypress now and then
+        gc.freeze()
+        self._frozen = True
         if self._stopped:
             self.exit(return_code=self._stopped)
+
+    def on_unmount(self) -> None:
+        if self._frozen:
+            gc.unfreeze()  # collectable again once the app is gone
+            self._frozen = False
 
     @property
     def main(self) -> MainScreen:

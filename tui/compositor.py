@@ -7,7 +7,9 @@ the disk map and the diagnostics, whose box is the whole screen: every one of
 the settings pane's fifty widgets was rendered again, unchanged, on every
 key. `SparseCompositor` renders only the widgets whose visible part overlaps
 a changed region; the others could only have painted cells outside the
-changed regions, which a partial update does not write. What reaches the
+changed regions, which a partial update does not write. Nor does it render a
+widget (the screen, a container) whose part of the changed regions is all
+under a widget in front of it: the front one's cells are the ones written. What reaches the
 terminal is the same (tests/tui/test_compositor.py compares both).
 
 `install` puts it under a screen where Textual's compositor is what it
@@ -19,7 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from textual._compositor import ChopsUpdate, Compositor
+from textual.geometry import Region
 from textual.screen import Screen
+from textual.widget import Widget
 
 
 class SparseCompositor(Compositor):
@@ -27,8 +31,20 @@ class SparseCompositor(Compositor):
         changed = tuple(self._dirty_regions)
         everyone = self.visible_widgets
         _ = self.cuts  # the cuts of every widget, computed before the view narrows
-        narrowed = {widget: (region, clip) for widget, (region, clip) in everyone.items()
-                    if any(region.intersection(clip).overlaps(c) for c in changed)}
+        # the update also writes the piece that starts just right of a region
+        reach = [Region(c.x, c.y, c.width + 1, c.height) for c in changed]
+        narrowed: dict[Widget, tuple[Region, Region]] = {}
+        drawn: list[Region] = []  # what the widgets kept so far show (front first)
+        for widget, (region, clip) in everyone.items():
+            visible = region.intersection(clip)
+            if not any(visible.overlaps(c) for c in changed):
+                continue
+            parts = [visible.intersection(r) for r in reach if visible.overlaps(r)]
+            # a part that a widget in front shows in full is that widget's: the
+            # one behind it (a container) would paint nothing there that is seen
+            if not all(any(front.contains_region(part) for front in drawn) for part in parts):
+                narrowed[widget] = (region, clip)
+                drawn.append(visible)
         self._visible_widgets = narrowed
         try:
             return super().render_partial_update()

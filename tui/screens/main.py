@@ -93,10 +93,10 @@ class MainScreen(Screen[None]):
         disk_map = self.query_one(DiskMap)
         disk_map.show(plan)
         est = " (estimated)" if plan.disk_size_estimated else ""
-        disk_map.border_title = (
-            f"Disk {look.human_bytes(plan.disk_bytes)}{est} · {plan.table} ·"
-            f" {layout.resolved_firmware} · {layout.arch} · {len(plan.entries)} partitions"
-        )
+        title = (f"Disk {look.human_bytes(plan.disk_bytes)}{est} · {plan.table} ·"
+                 f" {layout.resolved_firmware} · {layout.arch} · {len(plan.entries)} partitions")
+        if title != disk_map.border_title:
+            disk_map.border_title = title  # a new title repaints the whole map
         self._show_target(plan)
         self._plan = plan
         self.opened = self.opened or plan

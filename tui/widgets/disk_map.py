@@ -83,6 +83,7 @@ class DiskMap(Widget):
         self._lines: list[Strip] = []
         self._segments: tuple[Segment, ...] = ()
         self._background = ""
+        self._pass_style: Style | None = None
 
     def show(self, plan: Plan) -> None:
         """Draw `plan`; the map is drawn again only when what it shows changed."""
@@ -134,9 +135,18 @@ class DiskMap(Widget):
         self._drawn = key
         return self._lines
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the widget's style is the same for every line of one render: found
+        # once (rich_style walks every ancestor), not once a line
+        self._pass_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
-        base = self.rich_style
+        base = self._pass_style or self.rich_style
         if self.plan is None or width <= 0:
             return Strip.blank(width, base)
         lines = self._draw(width)
@@ -174,11 +184,17 @@ class DiskMap(Widget):
                 line[start:end] = list(seg.label)
         accent = look.theme_colour(self.app, "text-accent", "#a86d1c")
         out = Text(no_wrap=True, overflow="crop")
+        marked = f"bold {accent}"
+        run: list[str] = []
+        run_mark = False
         for ch, mark in zip(line, marks, strict=True):
-            if mark:
-                out.append("▔" if ch == " " else ch, style=f"bold {accent}")
-            else:
-                out.append(ch, style="dim")
+            if mark != run_mark and run:  # a run of one style: appended at once
+                out.append("".join(run), style=marked if run_mark else "dim")
+                run = []
+            run_mark = mark
+            run.append("▔" if mark and ch == " " else ch)
+        if run:
+            out.append("".join(run), style=marked if run_mark else "dim")
         return out
 
     def on_click(self, event: events.Click) -> None:

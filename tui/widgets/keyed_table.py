@@ -16,10 +16,12 @@ the cursor to a row and `on_row_chosen(key)` on Enter or a double click.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
@@ -69,20 +71,35 @@ class KeyedTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self._strips: dict[tuple[object, ...], Strip] = {}
         self._lengths: dict[object, tuple[int, ...]] = {}  # a row's cell widths, by content
+        self._lines: dict[tuple[object, ...], Strip] = {}  # finished lines, by what they show
+        self._pass_styles: tuple[Style, Style, Style] | None = None
         self._index: dict[str, int] = {}
+        # each row's cells (a tuple) and signature, by the tuple's id
+        self._sig_of: dict[int, tuple[tuple[Cell, ...], object]] = {}
 
     # --- data ----------------------------------------------------------------
-    def set_rows(self, rows: list[tuple[str, list[Cell]]], cursor_key: str | None = None) -> None:
+    def set_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]],
+                 cursor_key: str | None = None) -> None:
         """Replace the rows; the cursor goes to `cursor_key` (else stays at its index).
-        Only the visible lines whose row (or cursor) changed are drawn again."""
+        Only the visible lines whose row (or cursor) changed are drawn again.
+        A row given as the very tuple of cells it had before is not looked at again."""
         before = (self.row_sigs, self.widths, self.cursor_row, self.scroll_offset)
         self.row_keys = [key for key, _ in rows]
         self.row_cells = [tuple(cells) for _, cells in rows]
-        self.row_sigs = [_signature(cells) for cells in self.row_cells]
+        known = self._sig_of
+        self._sig_of = {}
+        for cells in self.row_cells:
+            held = known.get(id(cells))
+            # the tuple itself is held with its signature, so its id is not reused
+            sig = held[1] if held is not None and held[0] is cells else _signature(cells)
+            self._sig_of[id(cells)] = (cells, sig)
+        self.row_sigs = [self._sig_of[id(cells)][1] for cells in self.row_cells]
         self._index = {key: i for i, key in enumerate(self.row_keys)}
         if len(self._strips) > 4096:
             self._strips.clear()
             self._lengths.clear()
+        if len(self._lines) > 4096:
+            self._lines.clear()
         widths = [len(c.label) for c in self.columns]
         for sig, cells in zip(self.row_sigs, self.row_cells, strict=True):
             lengths = self._lengths.get(sig)
@@ -104,7 +121,12 @@ class KeyedTable(ScrollView, can_focus=True):
         with `sigs`, `widths`, `cursor` at `scroll` (all of them when the
         columns or the scroll position moved)."""
         if widths != self.widths or scroll != self.scroll_offset or not self.is_mounted:
-            self.refresh()
+            region = self.scrollable_content_region
+            if self.is_mounted and region:
+                # every line moved: the lines, not the border around them
+                self.refresh(Region(0, 0, region.width, region.height))
+            else:
+                self.refresh()
             return
         top = int(self.scroll_offset.y)
         lines = max(0, self.scrollable_content_region.height - 1)
@@ -269,25 +291,46 @@ class KeyedTable(ScrollView, can_focus=True):
             self._strips[key] = strip
         return strip
 
+    def _line_styles(self) -> tuple[Style, Style, Style]:
+        """The styles of a body line, the header and the cursor row (each
+        under the widget's own style)."""
+        base = self.rich_style
+        cursor = "keyed-table--cursor" if self.has_focus else "keyed-table--cursor-blurred"
+        return (base, base + self.get_component_rich_style("keyed-table--header"),
+                base + self.get_component_rich_style(cursor))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the widget's styles are the same for every line of one render: found
+        # once (rich_style walks every ancestor), not once a line
+        self._pass_styles = self._line_styles()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_styles = None
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = int(self.scroll_offset.x), int(self.scroll_offset.y)
-        style = self.rich_style
+        base, header, cursor = self._pass_styles or self._line_styles()
         if y == 0:
-            strip = self._row_strip(tuple(c.label for c in self.columns))
-            style = style + self.get_component_rich_style("keyed-table--header")
+            cells: tuple[Cell, ...] = tuple(c.label for c in self.columns)
+            sig: object = cells
+            style = header
         else:
             index = scroll_y + y - 1
             if not 0 <= index < len(self.row_cells):
-                return Strip.blank(width, style)
-            strip = self._row_strip(self.row_cells[index], self.row_sigs[index])
-            if index == self.cursor_row:
-                name = "keyed-table--cursor" if self.has_focus else "keyed-table--cursor-blurred"
-                style = style + self.get_component_rich_style(name)
-        # the line's style goes under the cells' own colours, the full width
-        return (strip.extend_cell_length(scroll_x + width)
-                .crop(scroll_x, scroll_x + width).apply_style(style))
-
+                return Strip.blank(width, base)
+            cells, sig = self.row_cells[index], self.row_sigs[index]
+            style = cursor if index == self.cursor_row else base
+        # the same row drawn the same way is the same strip: kept by what it shows
+        key = (sig, self.widths, scroll_x, width, style)
+        line = self._lines.get(key)
+        if line is None:
+            strip = self._row_strip(cells, sig)
+            # the line's style goes under the cells' own colours, the full width
+            line = self._lines[key] = (strip.extend_cell_length(scroll_x + width)
+                                       .crop(scroll_x, scroll_x + width).apply_style(style))
+        return line
 
 def _signature(cells: tuple[Cell, ...]) -> tuple[object, ...]:
     """What a row shows, hashable: two rows of equal signature draw the same."""

@@ -15,7 +15,7 @@ from collections.abc import Container
 
 from rich.text import Text
 
-from engine.plan.model import Plan
+from engine.plan.model import Entry, Plan
 from engine.units import MIB
 from tui import look
 from tui.edits import origin_key
@@ -58,35 +58,52 @@ def groups(plan: Plan) -> dict[str, str]:
     return out
 
 
-def plan_rows(plan: Plan, colours: dict[str, str], free_colour: str) -> list[tuple[str, list[Cell]]]:
-    """(key, cells) for every entry and free region, in disk order."""
+Row = tuple[str, tuple[Cell, ...]]
+RowMemo = dict[tuple[object, ...], tuple[Cell, ...]]
+
+
+def plan_rows(plan: Plan, colours: dict[str, str], free_colour: str,
+              memo: RowMemo | None = None) -> list[Row]:
+    """(key, cells) for every entry and free region, in disk order. With a
+    `memo`, a row drawn from the same values as before (an entry is an
+    immutable value) is the same tuple of cells as before."""
+    memo = {} if memo is None else memo
     brackets = groups(plan)
-    rows: list[tuple[int, int, str, list[Cell]]] = []
+    rows: list[tuple[int, int, str, tuple[Cell, ...]]] = []
     for entry in plan.entries:
         colour = colours[entry.key]
-        swatch = Text(brackets[entry.key], style=f"bold {colour}")
-        swatch.append("▓" if entry.clone_of else "█", style=colour)
-        name: Cell = ("  " if entry.logical else "") + (entry.name or "-")
-        role: Cell = f"{entry.role} clone" if entry.clone_of else entry.role
-        if entry.role == "extended":
-            name, role = Text(str(name), style="dim"), Text(str(role), style="dim")
-        rows.append((entry.start, 0, entry.key, [
-            swatch, str(entry.number), str(entry.start), str(entry.end),
-            look.human_bytes(entry.size_bytes), entry.code, name, role,
-        ]))
+        bracket = brackets[entry.key]
+        cells = memo.get((entry, colour, bracket))
+        if cells is None:
+            cells = memo[(entry, colour, bracket)] = _entry_cells(entry, colour, bracket)
+        rows.append((entry.start, 0, entry.key, cells))
         if entry.role == "lvm" and entry.clone_of is None:
-            rows += [(entry.start, 1 + i, key, cells)
+            rows += [(entry.start, 1 + i, key, tuple(cells))
                      for i, (key, cells) in enumerate(volume_rows(plan, colour))]
     free_style = f"italic {free_colour}"
     for i, region in enumerate(plan.free):
-        size = look.human_bytes(region.sectors * plan.sector_size)
-        rows.append((region.start, 0, f"{FREE_PREFIX}{i}", [
-            Text(" ░", style=free_style), "", Text(str(region.start), style=free_style),
-            Text(str(region.end), style=free_style), Text(size, style=free_style), "",
-            Text("free space", style=free_style), "",
-        ]))
+        cells = memo.get((region, plan.sector_size, free_colour))
+        if cells is None:
+            size = look.human_bytes(region.sectors * plan.sector_size)
+            cells = memo[(region, plan.sector_size, free_colour)] = (
+                Text(" ░", style=free_style), "", Text(str(region.start), style=free_style),
+                Text(str(region.end), style=free_style), Text(size, style=free_style), "",
+                Text("free space", style=free_style), "",
+            )
+        rows.append((region.start, 0, f"{FREE_PREFIX}{i}", cells))
     rows.sort(key=lambda r: (r[0], r[1]))
     return [(key, cells) for _, _, key, cells in rows]
+
+
+def _entry_cells(entry: Entry, colour: str, bracket: str) -> tuple[Cell, ...]:
+    swatch = Text(bracket, style=f"bold {colour}")
+    swatch.append("▓" if entry.clone_of else "█", style=colour)
+    name: Cell = ("  " if entry.logical else "") + (entry.name or "-")
+    role: Cell = f"{entry.role} clone" if entry.clone_of else entry.role
+    if entry.role == "extended":
+        name, role = Text(str(name), style="dim"), Text(str(role), style="dim")
+    return (swatch, str(entry.number), str(entry.start), str(entry.end),
+            look.human_bytes(entry.size_bytes), entry.code, name, role)
 
 
 def volume_rows(plan: Plan, colour: str) -> list[tuple[str, list[Cell]]]:
@@ -114,13 +131,16 @@ class PlanTable(KeyedTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(COLUMNS, fixed_height=True, id=id)
         self.plan: Plan | None = None
+        self._memo: RowMemo = {}  # the cells of each row drawn, by what they show
 
     def show(self, plan: Plan) -> None:
         """Replace the rows with `plan`'s, the cursor on the selection's row."""
         self.plan = plan
         colours = look.entry_colours(plan, look.background(self.app))
         free = look.theme_colour(self.app, "text-success", "#2e8b57")
-        rows = plan_rows(plan, colours, free)
+        if len(self._memo) > 4096:
+            self._memo.clear()
+        rows = plan_rows(plan, colours, free, self._memo)
         self.set_rows(rows, self._target(self.selected, {key for key, _ in rows}))
 
     def _target(self, key: str | None, present: Container[str]) -> str | None:
