@@ -312,6 +312,11 @@ def best_layout(found: Found) -> tuple[Layout, Plan]:
     first = min(found.read.partitions, key=lambda p: p.start)
     if first.sectors % GRAIN:  # an unaligned start sector, or msdos's start fix-up
         bases.append(base_layout(replace(found, floor=frozenset({first.number}))))
+    one = next((p for p in found.read.partitions if p.number == 1), None)
+    if one is not None and one.start != first.start:
+        # a start sector past the end of a small disk's table: KIWI put partition 1
+        # there and the partitions after it below it, from sector 2048
+        bases.append(bases[0].with_changes(disk_start_sector=one.start))
     best: tuple[int, Layout, Plan] | None = None
     for cand in (c for base in bases for c in root_candidates(found, base)):
         cand = with_part_ids(cand, want)

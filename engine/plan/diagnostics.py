@@ -339,6 +339,15 @@ def _space(layout: Layout, r: Resolved, entries: Sequence[Entry], free: Sequence
                 f"partition '{part.name}' is {part.size_mb} MiB but the data below"
                 f" {part.mountpoint} needs {data} MiB (KiwiPartitionTooSmallError)",
                 part.name, f"make it larger than {data} MiB"))
+    start = layout.disk_start_sector
+    low = [e for e in entries if start and e.end < start - GRAIN]
+    if low:
+        out.append(Diagnostic(
+            "start-sector-wrapped", "warning",
+            f"disk_start_sector {start} leaves too little disk after it: the partitioning tools"
+            f" put {', '.join(e.name or f'partition {e.number}' for e in low)} in the free space below it, and a partition"
+            " that does not fit there gets only what is left",
+            low[0].key, "use a smaller disk_start_sector or a larger <size>"))
     total = sum(f.sectors for f in free)
     if total >= GRAIN and entries:
         last = max(entries, key=lambda e: e.end)
