@@ -246,10 +246,10 @@ def bench_tui() -> None:
         print("  " + line)
     cells = []
     met = bool(lines)
-    for line in lines:  # "tui '+' ..., LABEL median X ms  (CPU Y ms, max Z ms ..."
+    for line in lines:  # "tui '+' ..., LABEL median X ms  max Y ms  CPU median Z ms ..."
         label = line.split(",", 1)[1].split("median")[0].strip()
         med = float(line.split("median")[1].split()[0])
-        cpu = float(line.split("CPU")[1].split()[0])
+        cpu = float(line.split("CPU median")[1].split()[0])
         worst = float(line.split("max")[1].split()[0])
         cells.append(f"{label}: {med:.0f} ms median, {worst:.0f} ms max (CPU {cpu:.0f} ms)")
         met = met and med < 16 and worst < 50
