@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
 
 from engine.cow import records, sidecar, tree
+from engine.cow.compare import SECTOR, STEP, Buffers, diff_runs, spans, units_of
+from engine.cow.compare import memcmp as libc_memcmp
 from engine.cow.files import (
     WORKERS,
     AtomicOutput,
@@ -43,11 +43,6 @@ from engine.host.atomic import StrPath
 from engine.host.progress import Counter, Progress
 from engine.host.sparse import data_extents, is_zero
 
-SECTOR = 512
-LEVELS = (64 << 10, 4 << 10, SECTOR)
-STEP = LEVELS[0]
-PIECE = 256 << 10  # read and handled at a time: both files' pieces stay in the L2 cache
-
 
 @dataclass(frozen=True)
 class RebaseItem:
@@ -65,103 +60,8 @@ class RebaseResult:
     costs: tuple[tuple[str, int], ...] = ()  # --pick-base: candidate -> differing bytes
 
 
-Equal: TypeAlias = Callable[[int, int], bool]
-Buffer: TypeAlias = bytes | bytearray | memoryview
-
-
-def diff_runs(a: Buffer, b: Buffer, offset: int, length: int,
-              equal: Equal | None = None,
-              differing: Sequence[int] | None = None) -> list[tuple[int, int]]:
-    """(sector, count) runs where a and b (both length bytes, starting at
-    image byte offset, a multiple of SECTOR) differ; the sector size is 512.
-    equal(start, end) compares a range of both (default: slices, which copy).
-    differing: the sorted STEP blocks known to differ, when the first level
-    was compared already (every other block is equal). Iterative (a
-    recursive closure would form a reference cycle that keeps both 4 MiB
-    buffers alive until the garbage collector runs)."""
-    same = equal or (lambda x, y: a[x:y] == b[x:y])
-    out: list[tuple[int, int]] = []
-    stack = [(0, length, 0)]
-    if differing is not None:
-        stack = [(k * STEP, min((k + 1) * STEP, length), 1) for k in reversed(differing)]
-    while stack:
-        start, end, level = stack.pop()
-        step = LEVELS[level]
-        differing = [pos for pos in range(start, end, step)
-                     if not same(pos, min(pos + step, end))]
-        if level + 1 < len(LEVELS):
-            stack.extend((pos, min(pos + step, end), level + 1) for pos in reversed(differing))
-            continue
-        for pos in differing:
-            s = (offset + pos) // SECTOR
-            if out and out[-1][0] + out[-1][1] == s:
-                out[-1] = (out[-1][0], out[-1][1] + 1)
-            else:
-                out.append((s, 1))
-    return out
-
-
-_MEMCMP: list[Any] = []
-
-
-def _memcmp() -> Any:
-    """libc's memcmp through ctypes (the GIL released while it runs)."""
-    if not _MEMCMP:
-        import ctypes
-
-        func = ctypes.CDLL(None).memcmp
-        func.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-        func.restype = ctypes.c_int
-        _MEMCMP.append(func)
-    return _MEMCMP[0]
-
-
-class _Buffers(threading.local):
-    """Two PIECE-sized buffers per thread, reused for every piece it reads
-    (a: the image's, b: the base's; small enough to stay in the cache while
-    they are compared and hashed), and their addresses for memcmp. Read
-    with pread, never mapped: a file that another process truncates under
-    a mapping kills its reader with SIGBUS, a read just comes back short."""
-
-    def __init__(self) -> None:
-        import ctypes
-
-        self.a = bytearray(PIECE)
-        self.b = bytearray(PIECE)
-        self._views: Any = [(ctypes.c_char * PIECE).from_buffer(x) for x in (self.a, self.b)]
-        self.a_addr, self.b_addr = (ctypes.addressof(v) for v in self._views)
-
-
-def _blocks(extents: list[tuple[int, int]]) -> set[int]:
-    """The STEP-sized blocks that (offset, length) extents touch."""
-    found: set[int] = set()
-    for off, length in extents:
-        found.update(range(off // STEP, (off + length - 1) // STEP + 1))
-    return found
-
-
-def _spans(blocks: set[int], length: int) -> Iterator[tuple[int, int]]:
-    """[lo, hi) byte ranges of a chunk of length bytes covering the given
-    STEP blocks, contiguous runs of them cut into pieces of PIECE bytes."""
-    run: list[int] = []
-    for k in sorted(blocks):
-        if run and (k != run[-1] + 1 or (k - run[0] + 1) * STEP > PIECE):
-            yield run[0] * STEP, min((run[-1] + 1) * STEP, length)
-            run = []
-        run.append(k)
-    if run:
-        yield run[0] * STEP, min((run[-1] + 1) * STEP, length)
-
-
-def _chunks_of(extents: list[tuple[int, int]]) -> set[int]:
-    found: set[int] = set()
-    for off, length in extents:
-        found.update(range(off // CHUNK, (off + length - 1) // CHUNK + 1))
-    return found
-
-
 def _chunks_with_data(fd: int, size: int) -> set[int]:
-    return _chunks_of(list(data_extents(fd, 0, size)))
+    return units_of(list(data_extents(fd, 0, size)), CHUNK)
 
 
 def _count(runs: list[tuple[int, int]]) -> int:
@@ -231,8 +131,8 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, base: str, image: str, dst: At
     ifd = open_existing(image, os.O_RDONLY, "image")
     fd = dst.fd
 
-    memcmp = _memcmp()
-    buffers = _Buffers()
+    memcmp = libc_memcmp()
+    buffers = Buffers()
     image_changed = f"image {image} changed during the rebase"
     base_changed = f"base file {base} changed during the rebase"
     cow_changed = f"{dst.target} changed while it was written"
@@ -252,12 +152,12 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, base: str, image: str, dst: At
         bufs = buffers
         pa, pb = memoryview(bufs.a), memoryview(bufs.b)
         a_addr, b_addr = bufs.a_addr, bufs.b_addr
-        blocks = _blocks(inside + in_image)  # with data in either file; the rest
+        blocks = units_of(inside + in_image)  # with data in either file; the rest
         hashing = i not in base_hashed  # are holes in both, equal unread
-        base_blocks = _blocks(inside) if hashing else set()
+        base_blocks = units_of(inside) if hashing else set()
         leaves = bytearray(tree.zero_leaves(length)) if hashing else bytearray()
         differing: dict[int, tuple[bytes, bytes]] = {}  # block -> (image's, base's)
-        for lo, hi in _spans(blocks, length):
+        for lo, hi in spans(blocks, length):
             n = hi - lo
             read(bfd, pb[:n], off + lo, base_changed)
             read(ifd, pa[:n], off + lo, image_changed)
@@ -329,7 +229,7 @@ def _diff_one(pool: ThreadPoolExecutor, bfd: int, base: str, image: str, dst: At
         os.ftruncate(fd, header.file_len)
         nchunks = -(-size // CHUNK)
         image_extents = list(data_extents(ifd, 0, size))
-        todo = _chunks_of(base_extents) | _chunks_of(image_extents)
+        todo = units_of(base_extents, CHUNK) | units_of(image_extents, CHUNK)
         todo = {i for i in todo if i < nchunks}
         counter.add(sum(min(CHUNK, size - i * CHUNK) for i in range(nchunks) if i not in todo))
         sectors = changed = 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from engine.cow import merge_to_new, read_header, rebase_images
-from engine.cow.rebase import diff_runs
+from engine.cow.compare import diff_runs
 from engine.cow.sidecar import load, record
 from tests.support.cow import cli, cutting_progress, one_error_line, write_random
 
