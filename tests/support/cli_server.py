@@ -45,22 +45,23 @@ def _send(sock: socket.socket, data: dict[str, Any], fds: list[int] | None = Non
 
 
 def _recv(sock: socket.socket, nfds: int = 0) -> tuple[dict[str, Any] | None, list[int]]:
-    chunks: list[bytes] = []
+    """One message, read to its last byte and not one byte past it: the
+    server's two answers (the pid, then the status of a run that ended at
+    once) can be waiting together, and the second must stay in the socket."""
     fds: list[int] = []
+    raw = b""
     need = _HEADER.size
-    while sum(map(len, chunks)) < need:
+    while len(raw) < need:
         if nfds and not fds:
-            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, nfds)
+            data, fds, _, _ = socket.recv_fds(sock, need - len(raw), nfds)
         else:
-            data = sock.recv(1 << 16)
+            data = sock.recv(need - len(raw))
         if not data:
             return None, fds
-        chunks.append(data)
-        raw = b"".join(chunks)
-        if len(raw) >= _HEADER.size:
-            need = _HEADER.size + _HEADER.unpack_from(raw)[0]
-    raw = b"".join(chunks)
-    return json.loads(raw[_HEADER.size:need]), fds
+        raw += data
+        if need == _HEADER.size and len(raw) == need:
+            need += _HEADER.unpack_from(raw)[0]
+    return json.loads(raw[_HEADER.size:]), fds
 
 
 def serve(sock: socket.socket) -> None:
