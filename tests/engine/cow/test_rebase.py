@@ -2,17 +2,16 @@
 
 The main test: three 1 GiB images with different changes
 over one base; rebase, merge each COW back, and every image comes back
-byte for byte (sha256). The images are sparse, so this stays fast.
+byte for byte (a sha256 of their content, holes read as zeros). The
+images are sparse, so this stays fast.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,15 @@ from engine.cow import merge_to_new, read_header, rebase_images
 from engine.cow.compare import diff_runs
 from engine.cow.sidecar import load, record
 from tests.support.cow import cli, cutting_progress, one_error_line, write_random
+from tests.support.image import content_sha256
 
 GIB = 1 << 30
 
 
-def sha256_sparse(path: Path) -> str:
-    """sha256 of every byte, holes included (read as zeros)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def sha_all(paths: list[Path]) -> list[str]:
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(sha256_sparse, paths))
+    """The bytes of each file as one digest (holes read as zeros; only the
+    data is read, not the 1 GiB of each)."""
+    return [content_sha256(p) for p in paths]
 
 
 def make_sparse_base(path: Path, size: int, seed: int) -> None:
@@ -247,3 +242,33 @@ def test_an_input_cut_during_the_rebase_is_one_error_and_leaves_nothing(
     if when == "first":  # caught by a read that came back short
         assert "it is now shorter" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base.img", "img.img"]
+
+
+def test_the_content_digest_sees_bytes_not_extents(tmp_path: Path) -> None:
+    """The round trip's digest: zeros written equal a hole, one byte anywhere
+    (the last one too) or one byte more of length differs."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    with open(a, "wb") as f:
+        f.truncate(10 << 20)
+        f.seek(70000)
+        f.write(b"x" * 5000)  # across a 64 KiB block boundary
+        f.seek(3 << 20)
+        f.write(bytes(1 << 20))  # zeros as data
+    with open(b, "wb") as f:
+        f.truncate(10 << 20)
+        f.seek(70000)
+        f.write(b"x" * 5000)
+    assert content_sha256(a) == content_sha256(b)
+    for where, byte in ((10 << 20) - 1, b"\1"), (70001, b"y"), (3 << 20, b"\1"):
+        with open(b, "r+b") as f:
+            f.seek(where)
+            old = f.read(1)
+            f.seek(where)
+            f.write(byte)
+        assert content_sha256(a) != content_sha256(b), where
+        with open(b, "r+b") as f:
+            f.seek(where)
+            f.write(old)
+        assert content_sha256(a) == content_sha256(b)
+    os.truncate(b, (10 << 20) + 1)
+    assert content_sha256(a) != content_sha256(b)
