@@ -15,7 +15,7 @@ from engine.layout.model import Layout, Partition
 from tests.support.cli import cli
 from tests.support.paths import ROOT
 
-__all__ = ["MIXED_LAYOUT", "MSDOS_LAYOUT", "ROOT", "cli", "content_sha256", "file_sha256", "missing_tools",
+__all__ = ["MIXED_LAYOUT", "MSDOS_LAYOUT", "ROOT", "cli", "content_sha256", "file_sha256", "holds_bytes", "missing_tools",
            "needs_tools", "sparse_sha256", "write_seed_description"]
 
 # msdos with an extended partition: 3 primaries, extended, 5 logical ones
@@ -113,6 +113,27 @@ def content_sha256(path: str | Path, block: int = 64 << 10) -> str:
                 pos += len(chunk)
             done = max(done, pos)
     return digest.hexdigest()
+
+
+def holds_bytes(path: str | Path, needle: bytes) -> bool:
+    """Whether `needle` (not all zeros) is anywhere in the file, read extent by
+    extent (a hole holds only zeros), each read overlapping the last by
+    len(needle) - 1 bytes so that no match across two reads is missed."""
+    assert needle.strip(b"\0"), "a needle of zeros is in every hole"
+    with open(path, "rb") as fh:
+        fd = fh.fileno()
+        for offset, length in sparse.extents(fd, 0, os.fstat(fd).st_size):
+            tail = b""
+            pos = offset
+            while pos < offset + length:
+                chunk = os.pread(fd, min(4 << 20, offset + length - pos), pos)
+                if not chunk:
+                    break
+                if needle in tail + chunk:
+                    return True
+                tail = chunk[-(len(needle) - 1):] if len(needle) > 1 else b""
+                pos += len(chunk)
+    return False
 
 
 def file_sha256(path: str | Path) -> str:

@@ -18,7 +18,7 @@ from engine.image import luks
 from engine.image.inspect import inspect
 from partwright.cli import main
 from tests.support.cli import one_line
-from tests.support.image import cli, needs_tools
+from tests.support.image import cli, holds_bytes, needs_tools
 
 pytestmark = needs_tools
 
@@ -77,8 +77,9 @@ def test_env_key_overrides_the_layout(tmp_path: Path, monkeypatch: pytest.Monkey
     assert DECOY not in stdout and DECOY not in stderr
     assert caplog.records and all(SECRET not in r.getMessage() for r in caplog.records)
     assert SECRET not in caplog.text
+    assert holds_bytes(out, b"LUKS\xba\xbe")  # the search finds what is there: a LUKS header
     for path in (out, Path(f"{out}.partids")):  # only in the key slots, encrypted
-        assert SECRET.encode() not in path.read_bytes()
+        assert not holds_bytes(path, SECRET.encode())
     assert opens_with(out, luks.KeySource.from_env("PW_TEST_BUILD_KEY"))
     assert not opens_with(out, luks.KeySource.from_passphrase(DECOY))
 
