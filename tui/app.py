@@ -113,13 +113,13 @@ class PartwrightApp(App[None]):
         loop.call_soon_threadsafe(self._stop, signum)
 
     def _stop(self, signum: int) -> None:
-        """A stop signal: end the app (the terminal restored), 128 + the signal;
-        during start-up, once the main screen is there."""
-        for screen in self.screen_stack:
-            if isinstance(screen, BuildScreen):
-                screen.cancelled = True  # a running build stops and removes its scratch
+        """A stop signal: end the app (the terminal restored), 128 + the signal, once
+        the main screen is there and a running build has cleaned up (its tool killed)."""
         self._stopped = 128 + signum
-        if self._main is not None:
+        building = [s for s in self.screen_stack if isinstance(s, BuildScreen) and s.running]
+        if building:  # one at most: a modal over the main screen
+            building[0].stop(then=lambda: self.exit(return_code=self._stopped))
+        elif self._main is not None:
             self.exit(return_code=self._stopped)
 
     @classmethod
@@ -372,7 +372,6 @@ class PartwrightApp(App[None]):
 
         self.push_screen(ConfirmQuit(name), done)
 
-    # --- files ------------------------------------------------------------------
     def action_save(self, then_quit: bool = False) -> None:
         self.files.save(then_quit)
 

@@ -14,7 +14,9 @@ exception (SIGTERM turned into one, a cancel), the whole group is killed
 before the exception goes on: no mkfs keeps running orphaned. A `ToolWatch`
 set with `watched(...)` hears of every tool started and ended in this
 thread (a build's scratch directory records them, so that the next run can
-stop the tools of a process that was killed with SIGKILL).
+stop the tools of a process that was killed with SIGKILL; the designer
+kills them when its build is stopped). Blocks nest: every watch of the
+enclosing blocks hears; one whose `started` raises has the tool killed.
 """
 
 from __future__ import annotations
@@ -67,13 +69,14 @@ class ToolWatch(Protocol):
     def ended(self, pid: int) -> None: ...
 
 
-_watch: ContextVar[ToolWatch | None] = ContextVar("partwright_tool_watch", default=None)
+_watch: ContextVar[tuple[ToolWatch, ...]] = ContextVar("partwright_tool_watch", default=())
 
 
 @contextlib.contextmanager
 def watched(watch: ToolWatch) -> Iterator[None]:
-    """Tell `watch` of every tool this thread runs inside the block."""
-    token = _watch.set(watch)
+    """Tell `watch` (and the watches of the enclosing blocks) of every tool
+    this thread runs inside the block."""
+    token = _watch.set((*_watch.get(), watch))
     try:
         yield
     finally:
@@ -91,7 +94,7 @@ def execute(argv: Sequence[str], *, input: bytes | None = None,
     A stop signal is held while the process starts (`signals.held`): one
     raised between the fork and `proc` being known here would leave the
     tool running with no one to kill it."""
-    watch = _watch.get()
+    watches = _watch.get()
     proc: subprocess.Popen[bytes] | None = None
     try:
         with held():
@@ -101,7 +104,7 @@ def execute(argv: Sequence[str], *, input: bytes | None = None,
                 env=None if env is None else dict(env),
                 pass_fds=tuple(pass_fds), process_group=0,
             )
-            if watch is not None:
+            for watch in watches:
                 watch.started(proc.pid)
         out, err = proc.communicate(input)
     except BaseException:
@@ -112,8 +115,9 @@ def execute(argv: Sequence[str], *, input: bytes | None = None,
             group_gone(proc.pid)
         raise
     finally:
-        if watch is not None and proc is not None:
-            watch.ended(proc.pid)
+        if proc is not None:
+            for watch in reversed(watches):
+                watch.ended(proc.pid)
     return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
 
 

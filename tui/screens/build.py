@@ -2,16 +2,21 @@
 progress bar and a cancel key, then the verify report.
 
 The engine calls `progress(step, done, total)` from the worker thread; the
-callback posts a `BuildScreen.Progress` message (thread-safe) and, once the user has
-cancelled, raises `BuildCancelled` so the engine stops and removes its
-`.partial` file (it leaves the target untouched on any failure).
+callback posts a `BuildScreen.Progress` message (thread-safe). A cancel (the
+key, or a stop signal to the app) kills the running tool's process group at
+once (`ToolStopper`, watching the tools the worker runs) and makes the next
+progress report raise `BuildCancelled`; the engine then removes its
+`.partial` file as after any failure (the target is left untouched).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +34,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from engine.host.tools import watched
 from engine.plan.model import Plan
 from tui import backend, look
 from tui.keys import FOCUS_KEYS
@@ -39,6 +45,33 @@ ImageFormat = Literal["raw", "qcow2"]
 
 class BuildCancelled(Exception):
     """Raised from the progress callback once the user cancelled."""
+
+
+class ToolStopper:
+    """The tools a build runs (engine.host.tools.ToolWatch): `stop()` kills
+    the running ones' process groups at once, and any started after it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pids: set[int] = set()
+        self.stopped = False
+
+    def started(self, pid: int) -> None:
+        with self._lock:
+            if self.stopped:
+                raise BuildCancelled()  # the engine kills it and cleans up
+            self._pids.add(pid)
+
+    def ended(self, pid: int) -> None:
+        with self._lock:
+            self._pids.discard(pid)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for pid in self._pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -140,6 +173,8 @@ class BuildScreen(ModalScreen[BuildChoices | None]):
         self.started: BuildChoices | None = None  # what the last build started with
         self.running = False
         self.cancelled = False
+        self.tools = ToolStopper()
+        self._then: Callable[[], object] | None = None  # called once a stopped build has ended
         self.result: Any = None
         self.error: str | None = None
         self.steps: tuple[str, ...] = ()
@@ -229,13 +264,24 @@ class BuildScreen(ModalScreen[BuildChoices | None]):
         worker = get_current_worker()
 
         def progress(step: str, done: int, total: int) -> None:
-            if self.cancelled or worker.is_cancelled:
+            # the last report says the image is in place: too late to refuse it
+            complete = step == "finish" and done >= total
+            if (self.cancelled or worker.is_cancelled) and not complete:
                 raise BuildCancelled()
             self.post_message(self.Progress(step, done, total))
 
-        return self.builder(self.plan, str(output), fmt=fmt,
-                            root_tree=str(root_tree) if root_tree is not None else None,
-                            seed=seed, progress=progress)
+        with watched(self.tools):
+            return self.builder(self.plan, str(output), fmt=fmt,
+                                root_tree=str(root_tree) if root_tree is not None else None,
+                                seed=seed, progress=progress)
+
+    def stop(self, then: Callable[[], object] | None = None) -> None:
+        """Cancel the build: the running tool is killed with its process group
+        now (the engine then cleans up as after any failure), other work stops
+        at its next progress report; `then` is called once it has ended."""
+        self._then = then
+        self.cancelled = True
+        self.tools.stop()
 
     def on_build_screen_progress(self, message: BuildScreen.Progress) -> None:
         bar = self.query_one("#build-progress", ProgressBar)
@@ -252,7 +298,7 @@ class BuildScreen(ModalScreen[BuildChoices | None]):
             self._finish(report_renderable(event.worker.result), ok=True)
         elif state == WorkerState.ERROR:
             error = event.worker.error
-            if isinstance(error, BuildCancelled):
+            if isinstance(error, BuildCancelled) or self.cancelled:  # a killed tool's failure
                 self._finish("Cancelled: the image was not written.", ok=False)
             else:
                 message = getattr(error, "message", None) or str(error) or type(error).__name__
@@ -260,6 +306,8 @@ class BuildScreen(ModalScreen[BuildChoices | None]):
 
     def _finish(self, shown: Any, ok: bool) -> None:
         self.running = False
+        if self._then is not None:
+            self._then()
         if ok:
             self.result = shown
             self.query_one("#build-progress", ProgressBar).update(total=1000, progress=1000)
@@ -274,8 +322,8 @@ class BuildScreen(ModalScreen[BuildChoices | None]):
     @on(Button.Pressed, "#build-cancel")
     def action_cancel(self) -> None:
         if self.running:
-            # the engine stops at its next progress report and removes its .partial file
-            self.cancelled = True
-            self.query_one("#build-step", Static).update("cancelling at the next step ...")
+            # the running tool is killed; the engine removes its .partial file
+            self.stop()
+            self.query_one("#build-step", Static).update("cancelling ...")
             return
         self.dismiss(self.started)
