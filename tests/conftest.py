@@ -14,9 +14,8 @@ LONGEST = (
     "tests/partwright/test_kill.py::",
     "tests/engine/plan/test_kiwi_differential.py::test_kiwi_agrees_on_generated_layouts",
     "tests/engine/image/test_distro_tree.py::",
-    "tests/engine/cow/test_rebase.py::test_three_1gib_images_round_trip",
     "tests/partwright/test_fuzz.py::",
-    "tests/engine/image/test_luks_key.py::test_env_key_overrides_the_layout",
+    "tests/tui/test_build_signals.py::",
     "tests/engine/kiwi/test_edit_property.py::test_edits_touch_only_the_type",
 )
 
