@@ -114,3 +114,20 @@ async def test_settings_follow_typing_and_toggles_keep_unset_values_unset() -> N
         await pilot.pause()
         assert app.layout.size_mb is None  # empty: KIWI's estimate
         assert app.plan.disk_size_estimated
+
+
+async def test_the_table_control_offers_only_the_modelled_tables() -> None:
+    """gpt and msdos: KIWI's dasd is not modelled, so it is not offered (the
+    planner would drop the partitions it cannot place on it)."""
+    app = PartwrightApp()
+    async with app.run_test(size=SIZE) as pilot:
+        select = app.main.query_one("#set-table", Select)
+        offered = [value for _, value in select._options if value is not Select.BLANK]
+        assert offered == ["gpt", "msdos"]
+        for table_type in offered:
+            await choose(pilot, "set-table", table_type)
+            assert app.plan.table == table_type
+            placed = [e.key for e in app.plan.entries]
+            errors = [d.code for d in app.plan.errors]
+            # nothing dropped silently: root is placed, or an error says why not
+            assert ("root" in placed) != ("msdos-primaries" in errors), (placed, errors)
