@@ -33,6 +33,20 @@ def session_of(pid: int) -> int:
         return int(fh.read().rpartition(")")[2].split()[3])
 
 
+def type_into(socket: str, text: str, shown: str) -> None:
+    """`text` typed into the focused field until the screen shows `shown`
+    (keys can be lost while a loaded machine draws)."""
+    for _ in range(4):
+        tmux(socket, "send-keys", "-t", "pw", "C-u")
+        tmux(socket, "send-keys", "-t", "pw", "-l", text)
+        try:
+            wait_for(socket, shown, timeout=5)
+            return
+        except AssertionError:
+            continue
+    wait_for(socket, shown, timeout=5)
+
+
 def _start_build(socket: str, tmp_path: Path, description: Path, image: Path,
                  tree: Path) -> tuple[int, int, list[int]]:
     """The designer in tmux, its build dialog filled in and the build started,
@@ -51,15 +65,13 @@ def _start_build(socket: str, tmp_path: Path, description: Path, image: Path,
     sid = session_of(app)
     tmux(socket, "send-keys", "-t", "pw", "b")
     wait_for(socket, "Build the disk image")
-    tmux(socket, "send-keys", "-t", "pw", "C-u")
-    tmux(socket, "send-keys", "-t", "pw", "-l", str(image))
-    wait_for(socket, f"{out.name}/{image.name} ")
+    time.sleep(1)  # the dialog drawn is not yet the dialog focused on a loaded machine
+    type_into(socket, str(image), f"{out.name}/{image.name} ")
     for _ in range(2):  # to the root tree's field, a key at a time (a loaded machine lags)
         time.sleep(0.3)
         tmux(socket, "send-keys", "-t", "pw", "Tab")
     time.sleep(0.3)
-    tmux(socket, "send-keys", "-t", "pw", "-l", str(tree))
-    wait_for(socket, f"{tmp_path.name}/{tree.name} ")
+    type_into(socket, str(tree), f"{tmp_path.name}/{tree.name} ")
     tmux(socket, "send-keys", "-t", "pw", "Enter")
     wait_for(socket, "Build again", timeout=60)  # "... exists: Build again to replace it"
     tmux(socket, "send-keys", "-t", "pw", "Enter")
