@@ -32,7 +32,7 @@ from types import TracebackType
 from engine.errors import PartwrightError
 from engine.host.mount import unmount_below
 from engine.host.signals import STOP_SIGNALS
-from engine.host.tools import group_gone, watched
+from engine.host.tools import group_gone, kill_group, watched
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +245,7 @@ def _stop_tools(directory: str) -> int:
         found = _read_identity(os.path.join(directory, name))
         if found is None or start_time(found[0]) != found[1]:
             continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(found[0], signal.SIGKILL)
+        if kill_group(found[0]):
             killed.append(found[0])
     deadline = time.monotonic() + GONE_SECONDS
     for pgid in killed:  # the group, not only its leader: xfs_admin runs xfs_db

@@ -27,6 +27,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
@@ -109,8 +110,7 @@ def execute(argv: Sequence[str], *, input: bytes | None = None,
         out, err = proc.communicate(input)
     except BaseException:
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid)
             proc.wait()
             group_gone(proc.pid)
         raise
@@ -119,6 +119,47 @@ def execute(argv: Sequence[str], *, input: bytes | None = None,
             for watch in reversed(watches):
                 watch.ended(proc.pid)
     return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
+
+
+def kill_group(pgid: int) -> bool:
+    """SIGKILL to process group `pgid` (False: no such group, or not ours)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+class Stopped(Exception):
+    """A tool was to start after its `Stopper` was stopped (it is killed at once)."""
+
+
+class Stopper:
+    """A ToolWatch another thread can stop (a designer's build runs in a
+    worker thread, its stop signals come to the main one): `stop()` kills
+    the process groups of the tools running now, and every tool started
+    after it (`started` raises Stopped, and `execute` kills the tool)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pids: set[int] = set()
+        self.stopped = False
+
+    def started(self, pid: int) -> None:
+        with self._lock:
+            if self.stopped:
+                raise Stopped()
+            self._pids.add(pid)
+
+    def ended(self, pid: int) -> None:
+        with self._lock:
+            self._pids.discard(pid)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for pid in self._pids:
+                kill_group(pid)
 
 
 def group_members(pgid: int) -> list[int]:
@@ -145,8 +186,7 @@ def group_gone(pgid: int, timeout: float = 5.0) -> bool:
     while group_members(pgid):
         if time.monotonic() > deadline:
             return False
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
+        kill_group(pgid)
         time.sleep(0.01)
     return True
 

@@ -4,19 +4,16 @@ progress bar and a cancel key, then the verify report.
 The engine calls `progress(step, done, total)` from the worker thread; the
 callback posts a `BuildScreen.Progress` message (thread-safe). A cancel (the
 key, or a stop signal to the app) kills the running tool's process group at
-once (`ToolStopper`, watching the tools the worker runs) and makes the next
+once (`engine.host.tools.Stopper`, watching the tools the worker runs) and makes the next
 progress report raise `BuildCancelled`; the engine then removes its
 `.partial` file as after any failure (the target is left untouched).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +31,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine.host.tools import watched
+from engine.host.tools import Stopper, watched
 from engine.plan.model import Plan
 from tui import backend, look
 from tui.keys import FOCUS_KEYS
@@ -45,33 +42,6 @@ ImageFormat = Literal["raw", "qcow2"]
 
 class BuildCancelled(Exception):
     """Raised from the progress callback once the user cancelled."""
-
-
-class ToolStopper:
-    """The tools a build runs (engine.host.tools.ToolWatch): `stop()` kills
-    the running ones' process groups at once, and any started after it."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pids: set[int] = set()
-        self.stopped = False
-
-    def started(self, pid: int) -> None:
-        with self._lock:
-            if self.stopped:
-                raise BuildCancelled()  # the engine kills it and cleans up
-            self._pids.add(pid)
-
-    def ended(self, pid: int) -> None:
-        with self._lock:
-            self._pids.discard(pid)
-
-    def stop(self) -> None:
-        with self._lock:
-            self.stopped = True
-            for pid in self._pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -173,7 +143,7 @@ class BuildScreen(ModalScreen[BuildChoices | None]):
         self.started: BuildChoices | None = None  # what the last build started with
         self.running = False
         self.cancelled = False
-        self.tools = ToolStopper()
+        self.tools = Stopper()
         self._then: Callable[[], object] | None = None  # called once a stopped build has ended
         self.result: Any = None
         self.error: str | None = None
